@@ -1,0 +1,135 @@
+"""The query path: candidates (LSH) -> verification -> attribution -> Verdict.
+
+>>> blocker = Blocker("protected.idx")
+>>> verdict = blocker.check(generated_text)
+>>> verdict.blocked, verdict.match_id, verdict.matches[0].spans[0].output
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from dedupblock.featurize.route import Router
+from dedupblock.featurize.tokens import Tokens
+from dedupblock.policy import Policy
+from dedupblock.postings import lookup
+from dedupblock.sketch import Sketcher
+from dedupblock.store import VIEWS, IndexReader
+from dedupblock.verdict import Match, Span, Verdict
+from dedupblock.verify import match_positions, regions
+
+#: documents taken per band key; a key shared by more is boilerplate
+MAX_POSTINGS = 256
+#: cap on candidate postings gathered for one query view
+HIT_BUFFER = 1 << 18
+
+
+class Blocker:
+    """Checks outputs against one index under one :class:`Policy`.
+
+    A ``Blocker`` is cheap to call and not thread-safe (it reuses buffers);
+    give each thread its own, all sharing one :class:`IndexReader` or each
+    opening the same path (the index is shared through the page cache).
+    """
+
+    def __init__(self, index: IndexReader | str | os.PathLike, policy: Policy | None = None) -> None:
+        self.index = index if isinstance(index, IndexReader) else IndexReader(index)
+        self.policy = policy or Policy()
+        self.params = self.index.params
+        self.router = Router(seed=self.params.seed, views=set(self.params.featurizers))
+        self.params.check_featurizers(self.router.versions())
+        self.sketcher = Sketcher(self.params)
+        # Queries use windows at half the index stride: a copied passage then
+        # lines up with some index window to within a quarter window.
+        half = self.params.stride // 2
+        self.query_stride = half if half >= 1 and self.params.window % half == 0 else self.params.stride
+        self.max_gap = 2 * self.params.shingle + 2
+        self._hits = np.empty(HIT_BUFFER, dtype=np.uint32)
+
+    # -- public API ---------------------------------------------------------
+    def check(self, text: str, lang: str | None = None) -> Verdict:
+        """Verdict for one output; ``lang`` is a hint ("python", "text", ...)."""
+        best: dict[str, Match] = {}
+        for view, tokens in self.router.query_views(text, lang).items():
+            for m in self._match_view(view, tokens):
+                old = best.get(m.doc_id)
+                if old is None or m.rank_key() > old.rank_key():
+                    best[m.doc_id] = m
+        matches = sorted(best.values(), key=Match.rank_key, reverse=True)
+        top = matches[0] if matches else None
+        return Verdict(
+            blocked=bool(top and top.rule),
+            score=top.similarity if top else 0.0,
+            match_id=top.doc_id if top else None,
+            matches=matches,
+            rule=top.rule if top else None,
+        )
+
+    # -- internals ----------------------------------------------------------
+    def candidates(self, view: str, token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(doc numbers, LSH hit counts)``, most hits first, tombstones removed."""
+        sk = self.sketcher.sketch(token_hashes, VIEWS[view], stride=self.query_stride)
+        return self._candidates_from_keys(sk.keys.ravel()), sk.shingles
+
+    def _candidates_from_keys(self, qkeys: np.ndarray) -> np.ndarray:
+        n = 0
+        for seg in self.index.segments:
+            n = lookup(seg.keys, seg.docs, seg.dirs, qkeys, MAX_POSTINGS, self._hits, n)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        docs, counts = np.unique(self._hits[:n], return_counts=True)
+        if self.index.tombstones:
+            alive = np.array([d not in self.index.tombstones for d in docs.tolist()], dtype=bool)
+            docs, counts = docs[alive], counts[alive]
+        order = np.argsort(-counts, kind="stable")[: self.policy.max_candidates]
+        return docs[order].astype(np.int64)
+
+    def _match_view(self, view: str, tokens: Tokens) -> list[Match]:
+        if len(tokens) == 0:
+            return []
+        docs, q_sh = self.candidates(view, tokens.hashes)
+        k = self.params.shingle
+        out = []
+        for docno in docs.tolist():
+            vd = self.index.view(docno, view)
+            if vd is None:
+                continue
+            pos = match_positions(q_sh, vd.sorted_hashes, vd.positions)
+            regs = regions(pos, k, self.max_gap, 3)
+            if regs.shape[0] == 0:
+                continue
+            spans: list[Span] = []
+            nq, ns = len(tokens), int(vd.starts.shape[0])
+            for qf, ql, sf, sl, _hits, cq, cs, longest in regs.tolist():
+                q_last_tok = min(ql + k - 1, nq - 1)
+                s_last_tok = min(sl + k - 1, ns - 1)
+                q_len, s_len = q_last_tok - qf + 1, s_last_tok - sf + 1
+                cq, cs = min(cq, q_len), min(cs, s_len)
+                spans.append(Span(
+                    output=(int(tokens.starts[qf]), int(tokens.ends[q_last_tok])),
+                    source=(int(vd.starts[sf]), int(vd.ends[s_last_tok])),
+                    similarity=(cq + cs) / (q_len + s_len),
+                    containment=cq / q_len,
+                    tokens=q_len,
+                    exact_run=min(longest, q_len),
+                    output_tokens=nq,
+                ))
+            rules = [self.policy.rule(sp) for sp in spans]
+            fired = [(sp, r) for sp, r in zip(spans, rules) if r]
+            if fired:  # every firing region is reported, for redaction and attribution
+                fired.sort(key=lambda x: x[0].output)
+                spans = [sp for sp, _ in fired]
+                rule = fired[0][1] if all(r == fired[0][1] for _, r in fired) else "exact_run"
+                best_sp = max(spans, key=lambda sp: (sp.similarity * sp.tokens))
+            else:
+                best_sp = max(spans, key=lambda sp: (sp.similarity * sp.tokens))
+                spans = [best_sp]
+                rule = None
+            meta = self.index.doc_meta(docno)
+            out.append(Match(doc_id=meta["id"], similarity=best_sp.similarity,
+                             containment=best_sp.containment, spans=spans, view=view,
+                             source=meta.get("source"), license=meta.get("license"),
+                             lang=meta.get("lang"), rule=rule))
+        return out

@@ -1,0 +1,517 @@
+"""Code featurizer: identifier-normalised leaf tokens with offsets into the original.
+
+Design (measured in ``bench/eval_code_schemes.py``, see
+``docs/code-normalisation.md``):
+
+* **The lexer is the primary path.**  Generated copies of code are excerpts:
+  cut mid-block, re-indented, lines joined or split, comments stripped.  For
+  Python such copies often do not parse, and whenever one side of a
+  comparison parses and the other does not, *any* difference between a parser
+  path and a fallback path costs shingles.  A regex lexer whose output does
+  not depend on whitespace or on the text parsing gives exactly the same
+  tokens for every such copy by construction, runs in linear time (no
+  recursion, no tree), and never raises.
+* **tree-sitter classifies words** where a lexer cannot: contextual ("soft")
+  keywords such as Python ``match``/``case``/``type`` or JavaScript
+  ``get``/``set`` are keywords in some places and names in others.  When the
+  text contains such a word, it is parsed with the official grammar for its
+  language (parsers are created lazily, cached per process) and, if the parse
+  is mostly error-free, the leaf at the word decides.  Otherwise a
+  per-language default applies.  ``engine="tree-sitter"`` instead emits the
+  grammar's leaves directly (falling back to the lexer on broken parses); it
+  is kept as a measured alternative.
+* **Python triple-quoted strings are not one ``<STR>``**: their delimiters are
+  a ``\"\"\"`` token and their content is lexed like code.  Excerpts often
+  start or end inside a docstring, which inverts what is string and what is
+  code for the whole excerpt; lexing both the same way makes the inversion
+  harmless.
+
+Tokens and placeholders (the text that is hashed):
+
+* identifiers: per scheme (see :data:`SCHEMES`): verbatim, ``<ID>``, or
+  ``<ID0>``, ``<ID1>``, ... in order of first appearance;
+* string / character literals (including JS template and raw strings):
+  ``<STR>``; number literals: ``<NUM>``;
+* Python triple-quote delimiters: ``\"\"\"`` (both quote styles, any prefix);
+* keywords, operators, punctuation: their text (C preprocessor directives as
+  ``#include`` etc., whitespace removed);
+* comments and whitespace: nothing.
+
+Hashes are XXH64 of the token text as UTF-32-LE (``seed``), i.e. the same
+function as :func:`dedupblock.hashing.token_hash`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+import numpy as np
+import xxhash
+
+from dedupblock.featurize.lang import canonical_lang, detect_lang
+from dedupblock.featurize.tokens import Tokens, codepoints
+
+SCHEMES: tuple[str, ...] = ("raw", "collapse", "keep_api", "ordinal")
+"""Identifier normalisations.
+
+``raw``: verbatim.  ``collapse``: every identifier is ``<ID>``.  ``keep_api``:
+``<ID>`` except names used as attributes (after ``.``, ``->``, ``::``) or
+called (before ``(`` or a Rust ``!``) and builtins, unless the text itself
+defines them (after ``def``/``class``/``fn``/..., or as an assignment target).
+``ordinal``: consistent renaming ``<ID0>``, ``<ID1>``, ... by first use.
+"""
+
+DEFAULT_SCHEME = "collapse"
+ENGINES: tuple[str, ...] = ("lexer", "tree-sitter")
+
+# Token kinds produced by the lexer.
+_WORD, _STR, _NUM, _OP, _TRIPLE = range(5)
+_ID, _KW = 5, 6  # words after classification
+
+MAX_ERROR_FRACTION = 0.25
+"""A parse with more of its bytes under ERROR nodes is not trusted."""
+
+
+# --- per-language lexical data ---------------------------------------------------------
+
+_PY_KEYWORDS = (
+    "False None True and as assert async await break class continue def del elif else except "
+    "finally for from global if import in is lambda nonlocal not or pass raise return try while with yield"
+)
+_JS_KEYWORDS = (
+    "break case catch class const continue debugger default delete do else export extends finally "
+    "for function if import in instanceof new return super switch this throw try typeof var void while "
+    "with yield let static await async of from as null true false undefined"
+)
+_TS_KEYWORDS = _JS_KEYWORDS + (
+    " abstract any boolean declare enum implements interface keyof namespace never number object "
+    "private protected public readonly string symbol type unknown is infer asserts override satisfies"
+)
+_C_KEYWORDS = (
+    "auto break case char const continue default do double else enum extern float for goto if inline "
+    "int long register restrict return short signed sizeof static struct switch typedef union unsigned "
+    "void volatile while _Bool _Complex _Atomic _Alignas _Alignof _Noreturn _Static_assert _Thread_local "
+    "bool true false NULL size_t ssize_t ptrdiff_t intptr_t uintptr_t int8_t int16_t int32_t int64_t "
+    "uint8_t uint16_t uint32_t uint64_t char16_t char32_t wchar_t"
+)
+_CPP_KEYWORDS = _C_KEYWORDS + (
+    " alignas alignof and and_eq asm bitand bitor catch char8_t class co_await co_return co_yield compl "
+    "concept const_cast consteval constexpr constinit decltype delete dynamic_cast explicit export friend "
+    "mutable namespace new noexcept not not_eq nullptr operator or or_eq private protected public "
+    "reinterpret_cast requires static_assert static_cast template this thread_local throw try typeid "
+    "typename using virtual xor xor_eq override final"
+)
+_JAVA_KEYWORDS = (
+    "abstract assert boolean break byte case catch char class const continue default do double else enum "
+    "extends final finally float for goto if implements import instanceof int interface long native new "
+    "package private protected public return short static strictfp super switch synchronized this throw "
+    "throws transient try void volatile while true false null var record yield sealed permits"
+)
+_GO_KEYWORDS = (
+    "break case chan const continue default defer else fallthrough for func go goto if import interface "
+    "map package range return select struct switch type var nil true false iota"
+)
+_RUST_KEYWORDS = (
+    "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match "
+    "mod move mut pub ref return self Self static struct super trait true type unsafe use where while union "
+    "macro_rules bool char str i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64"
+)
+
+# Contextual keywords: word -> is it a keyword when the parse cannot tell?
+_SOFT: dict[str, dict[str, bool]] = {
+    "python": {"match": False, "case": False, "type": False, "print": False, "exec": False},
+    "javascript": {"get": False, "set": False, "let": True, "static": True, "async": True, "of": True,
+                   "from": True, "as": True},
+    "rust": {"union": False, "macro_rules": True},
+    "cpp": {"override": True, "final": True},
+    "java": {"var": True, "record": True, "yield": True, "sealed": True, "permits": True},
+}
+_SOFT["typescript"] = {**_SOFT["javascript"], "type": True, "any": True, "string": True, "number": True,
+                       "boolean": True, "object": True, "symbol": True, "unknown": True, "never": True,
+                       "declare": True, "namespace": True, "is": True, "infer": True, "asserts": True,
+                       "override": True, "satisfies": True, "readonly": True, "abstract": True}
+_SOFT["tsx"] = _SOFT["typescript"]
+
+_PY_BUILTINS = (
+    "abs aiter all anext any ascii bin bool breakpoint bytearray bytes callable chr classmethod compile "
+    "complex delattr dict dir divmod enumerate eval exec filter float format frozenset getattr globals "
+    "hasattr hash help hex id input int isinstance issubclass iter len list locals map max memoryview min "
+    "next object oct open ord pow print property range repr reversed round set setattr slice sorted "
+    "staticmethod str sum super tuple type vars zip self cls __name__ __file__ __doc__ __init__ "
+    "Exception BaseException ValueError TypeError KeyError IndexError AttributeError RuntimeError "
+    "OSError IOError StopIteration NotImplementedError NotImplemented ImportError NameError"
+)
+_JS_BUILTINS = (
+    "console window document globalThis Object Array String Number Boolean Symbol Math JSON Date RegExp "
+    "Promise Map Set WeakMap WeakSet Error TypeError RangeError parseInt parseFloat isNaN require module "
+    "exports setTimeout setInterval clearTimeout fetch"
+)
+_C_BUILTINS = (
+    "printf fprintf sprintf snprintf scanf malloc calloc realloc free memcpy memset memmove memcmp strlen "
+    "strcmp strncmp strcpy strncpy strcat strchr strdup fopen fclose fread fwrite fgets fputs puts exit "
+    "abort assert errno stdin stdout stderr FILE std cout cerr endl string vector map"
+)
+_JAVA_BUILTINS = "System String Object Integer Long Double Boolean Math List Map Set ArrayList HashMap Exception"
+_GO_BUILTINS = (
+    "append cap close complex copy delete imag len make new panic print println real recover error string "
+    "int int8 int16 int32 int64 uint uint8 uint16 uint32 uint64 uintptr float32 float64 byte rune bool any fmt"
+)
+_RUST_BUILTINS = "Some None Ok Err Vec String Box Option Result println print format vec panic assert assert_eq"
+
+# Words after which the next identifier is being defined.
+_DEF_WORDS = frozenset(
+    "def class function fn func struct enum trait interface type let var const mut typedef union "
+    "namespace mod impl".split()
+)
+_ATTR_OPS = frozenset((".", "->", "::", "?."))
+
+_OPERATORS = sorted(
+    set(
+        ">>>= <<= >>= >>> **= //= ... <=> === !== &&= ||= ??= ->* &^= ..= :: -> => == != <= >= && || ++ -- "
+        "+= -= *= /= %= &= |= ^= << >> ** // := ?. ?? .. @= <- &^".split()
+    ),
+    key=len,
+    reverse=True,
+)
+_OP_RE = "|".join(re.escape(op) for op in _OPERATORS)
+_NUM_RE = (
+    r"(?:0[xX][0-9a-fA-F_]+|0[bBoO][0-7_]+|(?:\d[\d_]*(?:\.(?![.\w])|\.\d[\d_]*)?|\.\d[\d_]*)"
+    r"(?:[eEpP][+-]?\d[\d_]*)?)[A-Za-z0-9_]*"
+)
+_SQ = r"'(?:\\.|[^'\\\n])*'"
+_DQ = r'"(?:\\.|[^"\\\n])*"'
+
+
+@dataclass(frozen=True)
+class _LangSpec:
+    keywords: frozenset[str]
+    soft: dict[str, bool]
+    builtins: frozenset[str]
+    regex: re.Pattern[str]
+    grammar: str | None  # tree-sitter language, None for the generic lexer
+
+
+def _lexer_regex(comments: str, strings: str, word: str = r"[^\W\d]\w*", preproc: bool = False) -> re.Pattern[str]:
+    """One alternation, tried left to right at each position (first match wins)."""
+    parts = [
+        r"(?P<ws>\s+|\\\r?\n)",
+        f"(?P<com>{comments})",
+        strings,
+        rf"(?P<num>{_NUM_RE})",
+    ]
+    if preproc:
+        parts.append(r"(?P<pp>\#[ \t]*[A-Za-z_]\w*)")
+    parts += [f"(?P<word>{word})", f"(?P<op>{_OP_RE})", r"(?P<other>\S)"]
+    return re.compile("|".join(parts))
+
+
+_C_COMMENTS = r"//[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/|\Z)"
+_C_STRINGS = (
+    r'(?P<str>(?:u8|[uUL])?R"(?P<delim>[^()\\\s"]{0,16})\((?:.|\n)*?\)(?P=delim)"'
+    rf"|(?:u8|[uUL])?{_DQ}|(?:u8|[uUL])?{_SQ})"
+)
+_JS_STRINGS = rf"(?P<str>{_DQ}|{_SQ}|`(?:\\[\s\S]|[^\\`])*`)"
+_JS_WORD = r"(?:[^\W\d]|\$)[\w$]*|\#[^\W\d]\w*"
+
+
+def _spec(grammar: str | None, keywords: str, builtins: str, regex: re.Pattern[str]) -> _LangSpec:
+    return _LangSpec(
+        frozenset(keywords.split()), _SOFT.get(grammar or "", {}), frozenset(builtins.split()), regex, grammar
+    )
+
+
+_PY_RE = _lexer_regex(
+    r"\#[^\n]*",
+    rf"(?P<tq>[rRbBuUfF]{{0,2}}(?:\"\"\"|'''))|(?P<str>[rRbBuUfF]{{0,2}}(?:{_DQ}|{_SQ}))",
+)
+_JS_RE = _lexer_regex(_C_COMMENTS, _JS_STRINGS, _JS_WORD)
+_SPECS: dict[str | None, _LangSpec] = {
+    "python": _spec("python", _PY_KEYWORDS, _PY_BUILTINS, _PY_RE),
+    "javascript": _spec("javascript", _JS_KEYWORDS, _JS_BUILTINS, _JS_RE),
+    "typescript": _spec("typescript", _TS_KEYWORDS, _JS_BUILTINS, _JS_RE),
+    "tsx": _spec("tsx", _TS_KEYWORDS, _JS_BUILTINS, _JS_RE),
+    "java": _spec(
+        "java", _JAVA_KEYWORDS, _JAVA_BUILTINS,
+        _lexer_regex(_C_COMMENTS, rf'(?P<str>"""(?:\\[\s\S]|[^\\])*?"""|{_DQ}|{_SQ})', _JS_WORD),
+    ),
+    "c": _spec("c", _C_KEYWORDS, _C_BUILTINS, _lexer_regex(_C_COMMENTS, _C_STRINGS, preproc=True)),
+    "cpp": _spec("cpp", _CPP_KEYWORDS, _C_BUILTINS, _lexer_regex(_C_COMMENTS, _C_STRINGS, preproc=True)),
+    "go": _spec("go", _GO_KEYWORDS, _GO_BUILTINS, _lexer_regex(_C_COMMENTS, rf"(?P<str>{_DQ}|{_SQ}|`[^`]*`)")),
+    "rust": _spec(
+        "rust", _RUST_KEYWORDS, _RUST_BUILTINS,
+        _lexer_regex(
+            _C_COMMENTS,
+            r'(?P<str>b?r(?P<hashes>\#*)"(?:.|\n)*?"(?P=hashes)|b?"(?:\\[\s\S]|[^"\\])*"'
+            r"|b?'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^'\\\n])')",
+        ),
+    ),
+    # Unknown language: the union of common comment and string syntaxes.
+    None: _spec(
+        None, _PY_KEYWORDS + " " + _CPP_KEYWORDS + " " + _JS_KEYWORDS, "",
+        _lexer_regex(_C_COMMENTS + r"|\#(?![ \t]*(?:include|define|if|endif|pragma)\b)[^\n]*", _JS_STRINGS,
+                     _JS_WORD, preproc=True),
+    ),
+}
+
+
+# --- tree-sitter ---------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _parser(grammar: str):  # -> tree_sitter.Parser
+    """The tree-sitter parser and ERROR query for ``grammar``, created on first use."""
+    import importlib
+
+    import tree_sitter
+
+    module_name = "tree_sitter_typescript" if grammar in ("typescript", "tsx") else f"tree_sitter_{grammar}"
+    module = importlib.import_module(module_name)
+    entry = {"typescript": "language_typescript", "tsx": "language_tsx"}.get(grammar, "language")
+    language = tree_sitter.Language(getattr(module, entry)())
+    errors = tree_sitter.QueryCursor(tree_sitter.Query(language, "(ERROR) @e"))
+    return tree_sitter.Parser(language), errors
+
+
+def _parse(grammar: str, data: bytes):
+    """The root node of ``data``, or ``None`` if too much of it is under ERROR nodes."""
+    parser, errors = _parser(grammar)
+    root = parser.parse(data).root_node
+    if not root.has_error:
+        return root
+    spans = sorted(n.byte_range for n in errors.captures(root).get("e", []))
+    covered, reach = 0, 0
+    for start, end in spans:  # union of (possibly nested) error spans
+        start = max(start, reach)
+        if end > start:
+            covered += end - start
+            reach = end
+    return root if covered <= MAX_ERROR_FRACTION * max(len(data), 1) else None
+
+
+class _ByteMap:
+    """Char <-> UTF-8 byte offsets (identity for ASCII text)."""
+
+    def __init__(self, text: str) -> None:
+        self.data = text.encode("utf-8", "surrogatepass")
+        self.byte_of: np.ndarray | None = None
+        if len(self.data) != len(text):
+            cp = codepoints(text)
+            widths = 1 + (cp >= 0x80).astype(np.int64) + (cp >= 0x800) + (cp >= 0x10000)
+            self.byte_of = np.concatenate(([0], np.cumsum(widths)))
+
+    def to_byte(self, char: int) -> int:
+        return char if self.byte_of is None else int(self.byte_of[char])
+
+    def to_chars(self, byte_offsets: np.ndarray) -> np.ndarray:
+        if self.byte_of is None:
+            return byte_offsets
+        return np.searchsorted(self.byte_of, byte_offsets).astype(byte_offsets.dtype)
+
+
+# --- featurizer ------------------------------------------------------------------------------
+
+_Lexeme = tuple[int, str, int, int]  # kind, text, start, end (chars)
+_STRING_NODES = frozenset(
+    "string string_literal raw_string_literal char_literal character_literal template_string "
+    "interpreted_string_literal rune_literal text_block regex concatenated_string_fragment".split()
+)
+_NUMBER_NODES = frozenset(
+    "integer float number number_literal int_literal float_literal imaginary_literal integer_literal "
+    "decimal_integer_literal hex_integer_literal octal_integer_literal binary_integer_literal "
+    "decimal_floating_point_literal hex_floating_point_literal".split()
+)
+
+
+class CodeFeaturizer:
+    """Leaf tokens of source code, whitespace- and comment-free, identifiers normalised.
+
+    ``featurize`` never raises: an unknown language (``lang`` neither a code
+    language nor detectable from the text) uses a generic lexer.
+    """
+
+    name = "code"
+    version = "code-1"
+
+    def __init__(self, seed: int = 0, scheme: str = DEFAULT_SCHEME, engine: str = "lexer") -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {scheme!r}, expected one of {SCHEMES}")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}, expected one of {ENGINES}")
+        self.seed = int(seed)
+        self.scheme = scheme
+        self.engine = engine
+        self._hash_cache: dict[str, int] = {}
+
+    def featurize(self, text: str, lang: str | None = None) -> Tokens:
+        code_lang = canonical_lang(lang) if lang else detect_lang(text)
+        spec = _SPECS[code_lang]
+        lexemes = None
+        if self.engine == "tree-sitter" and spec.grammar is not None:
+            lexemes = self._tree_sitter_lexemes(text, spec)
+        if lexemes is None:
+            lexemes = self._classify(text, spec, list(_lex(text, spec, 0, len(text))))
+        return self._emit(lexemes, spec)
+
+    # -- lexer path --
+
+    def _classify(self, text: str, spec: _LangSpec, lexemes: list[_Lexeme], parse: bool = True) -> list[_Lexeme]:
+        """Words become keywords or identifiers; soft keywords are asked of tree-sitter (if ``parse``)."""
+        soft_at = [i for i, (kind, word, _, _) in enumerate(lexemes) if kind == _WORD and word in spec.soft]
+        verdict: dict[int, bool] = {}
+        if soft_at and parse and spec.grammar is not None:
+            bytemap = _ByteMap(text)
+            root = _parse(spec.grammar, bytemap.data)
+            if root is not None:
+                for i in soft_at:
+                    _, word, start, end = lexemes[i]
+                    node = root.descendant_for_byte_range(bytemap.to_byte(start), bytemap.to_byte(end))
+                    if node is not None and node.type == word and not node.is_named:
+                        verdict[i] = True
+                    elif node is not None and node.is_named and node.type.endswith("identifier"):
+                        verdict[i] = False
+        out: list[_Lexeme] = []
+        for i, (kind, word, start, end) in enumerate(lexemes):
+            if kind == _WORD:
+                is_kw = verdict.get(i, spec.soft[word]) if word in spec.soft else word in spec.keywords
+                kind = _KW if is_kw else _ID
+            out.append((kind, word, start, end))
+        return out
+
+    # -- tree-sitter path --
+
+    def _tree_sitter_lexemes(self, text: str, spec: _LangSpec) -> list[_Lexeme] | None:
+        """The grammar's leaves as lexemes, or ``None`` if the parse is too broken.
+
+        Iterates with a cursor (no recursion: deep nesting is safe).  String
+        and number nodes are single leaves; Python triple-quoted strings are
+        re-lexed as in the lexer path so that both paths agree.
+        """
+        assert spec.grammar is not None
+        bytemap = _ByteMap(text)
+        root = _parse(spec.grammar, bytemap.data)
+        if root is None:
+            return None
+        raw: list[tuple[int, str, int, int]] = []  # kind, text, start byte, end byte
+        data = bytemap.data
+        cursor = root.walk()
+        while True:
+            node = cursor.node
+            kind_name = node.type
+            leaf = node.child_count == 0 or kind_name in _STRING_NODES
+            if leaf and node.end_byte > node.start_byte and "comment" not in kind_name:
+                s, e = node.start_byte, node.end_byte
+                if kind_name in _STRING_NODES:
+                    raw.append((_STR, "", s, e))
+                elif kind_name in _NUMBER_NODES:
+                    raw.append((_NUM, "", s, e))
+                else:
+                    word = data[s:e].decode("utf-8", "surrogatepass")
+                    if node.is_named and kind_name.endswith("identifier"):
+                        raw.append((_ID, word, s, e))
+                    else:
+                        raw.append((_KW if word.isidentifier() else _OP, "".join(word.split()), s, e))
+            if not leaf and cursor.goto_first_child():
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    return self._to_chars(text, spec, raw, bytemap)
+
+    def _to_chars(self, text: str, spec: _LangSpec, raw: list, bytemap: _ByteMap) -> list[_Lexeme]:
+        if not raw:
+            return []
+        offsets = bytemap.to_chars(np.array([(s, e) for _, _, s, e in raw], dtype=np.int64))
+        out: list[_Lexeme] = []
+        for (kind, word, _, _), (s, e) in zip(raw, offsets.tolist()):
+            if kind == _STR and spec.grammar == "python":
+                m = re.match(r"[rRbBuUfF]{0,2}(\"\"\"|''')", text[s:e])
+                if m:
+                    inner_end = e - 3 if e - 3 >= m.end() and text[e - 3:e] == m.group(1) else e
+                    out.append((_TRIPLE, '"""', s + m.start(1), s + m.end()))
+                    out += self._classify(text, spec, list(_lex(text, spec, s + m.end(), inner_end)), parse=False)
+                    if inner_end < e:
+                        out.append((_TRIPLE, '"""', inner_end, e))
+                    continue
+            out.append((kind, word, s, e))
+        return out
+
+    # -- emission --
+
+    def _emit(self, lexemes: list[_Lexeme], spec: _LangSpec) -> Tokens:
+        if not lexemes:
+            return Tokens.empty()
+        names = _identifier_texts(lexemes, spec, self.scheme)
+        cache = self._hash_cache
+        seed = self.seed
+        hashes = np.empty(len(lexemes), dtype=np.uint64)
+        spans = np.empty((len(lexemes), 2), dtype=np.int32)
+        for i, (kind, word, start, end) in enumerate(lexemes):
+            if kind == _ID:
+                tok = names[i]
+            elif kind == _STR:
+                tok = "<STR>"
+            elif kind == _NUM:
+                tok = "<NUM>"
+            else:
+                tok = word
+            h = cache.get(tok)
+            if h is None:
+                h = cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-32-le", "surrogatepass"), seed)
+            hashes[i] = h
+            spans[i, 0] = start
+            spans[i, 1] = end
+        return Tokens(hashes, spans[:, 0].copy(), spans[:, 1].copy())
+
+
+def _lex(text: str, spec: _LangSpec, start: int, end: int) -> Iterator[_Lexeme]:
+    """Raw lexemes of ``text[start:end]`` (words not yet classified)."""
+    for m in spec.regex.finditer(text, start, end):
+        group = m.lastgroup
+        if group == "ws" or group == "com":
+            continue
+        s, e = m.span()
+        if group == "word":
+            yield _WORD, m.group(), s, e
+        elif group == "str":
+            yield _STR, "", s, e
+        elif group == "num":
+            yield _NUM, "", s, e
+        elif group == "tq":
+            yield _TRIPLE, '"""', s, e
+        elif group == "pp":
+            yield _OP, "#" + m.group()[1:].strip(), s, e
+        else:
+            yield _OP, m.group(), s, e
+
+
+def _identifier_texts(lexemes: list[_Lexeme], spec: _LangSpec, scheme: str) -> dict[int, str]:
+    """Token text for each identifier lexeme (by index) under ``scheme``."""
+    ids = [i for i, lx in enumerate(lexemes) if lx[0] == _ID]
+    if scheme == "raw":
+        return {i: lexemes[i][1] for i in ids}
+    if scheme == "collapse":
+        return dict.fromkeys(ids, "<ID>")
+    if scheme == "ordinal":
+        order: dict[str, str] = {}
+        return {i: order.setdefault(lexemes[i][1], f"<ID{len(order)}>") for i in ids}
+    # keep_api
+    n = len(lexemes)
+
+    def text_at(j: int) -> str:
+        return lexemes[j][1] if 0 <= j < n and lexemes[j][0] in (_KW, _OP, _ID) else ""
+
+    defined = set()
+    for i in ids:
+        prev, nxt = text_at(i - 1), text_at(i + 1)
+        if prev in _DEF_WORDS or nxt in ("=", ":=") or (nxt == "(" and i > 0 and lexemes[i - 1][0] == _ID):
+            defined.add(lexemes[i][1])
+    out: dict[int, str] = {}
+    for i in ids:
+        word = lexemes[i][1]
+        api = text_at(i - 1) in _ATTR_OPS or text_at(i + 1) in ("(", "!") or word in spec.builtins
+        out[i] = word if api and word not in defined else "<ID>"
+    return out
+
+
+__all__ = ["CodeFeaturizer", "DEFAULT_SCHEME", "ENGINES", "SCHEMES"]

@@ -1,0 +1,100 @@
+"""Token streams: the one currency between featurizers and everything after them.
+
+A :class:`Tokens` holds, for ``n`` tokens, their 64-bit hashes and their
+character spans ``[starts[i], ends[i])`` in the *original* text.  Featurizers
+(text, code) produce it; shingles, signatures, the index and verification only
+ever see hashes and offsets, never text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, uint64
+
+from dedupblock.hashing import token_hash
+
+
+@dataclass(frozen=True)
+class Tokens:
+    hashes: np.ndarray  # uint64[n]
+    starts: np.ndarray  # int32[n], char offset in the original text
+    ends: np.ndarray  # int32[n], exclusive
+
+    def __len__(self) -> int:
+        return int(self.hashes.shape[0])
+
+    @staticmethod
+    def empty() -> "Tokens":
+        return Tokens(np.zeros(0, np.uint64), np.zeros(0, np.int32), np.zeros(0, np.int32))
+
+    def shifted(self, offset: int) -> "Tokens":
+        """The same tokens with spans moved by ``offset`` characters."""
+        return Tokens(self.hashes, self.starts + np.int32(offset), self.ends + np.int32(offset))
+
+    @staticmethod
+    def concat(parts: list["Tokens"]) -> "Tokens":
+        if not parts:
+            return Tokens.empty()
+        return Tokens(
+            np.concatenate([p.hashes for p in parts]),
+            np.concatenate([p.starts for p in parts]),
+            np.concatenate([p.ends for p in parts]),
+        )
+
+
+def codepoints(text: str) -> np.ndarray:
+    """The code points of ``text`` as uint32 (UTF-32-LE view, no copy after encoding)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_word(c):
+    if c < 128:
+        return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_ideograph(c):
+    # Scripts written without spaces: each character is a token of its own.
+    return (
+        (0x3040 <= c <= 0x30FF)
+        or (0x3400 <= c <= 0x4DBF)
+        or (0x4E00 <= c <= 0x9FFF)
+        or (0xF900 <= c <= 0xFAFF)
+        or (0x20000 <= c <= 0x3FFFF)
+        or (0x0E00 <= c <= 0x0EFF)  # Thai, Lao
+    )
+
+
+@njit(cache=True, nogil=True)
+def word_tokens(cp, seed):
+    """Split folded code points into ``\\w+`` runs and single punctuation marks.
+
+    Whitespace (code points <= 32) separates tokens and is not a token.
+    Returns ``(hashes, starts, ends)`` with offsets into ``cp``.
+    """
+    n = cp.shape[0]
+    hashes = np.empty(n, dtype=np.uint64)
+    starts = np.empty(n, dtype=np.int32)
+    ends = np.empty(n, dtype=np.int32)
+    seed = uint64(seed)
+    t = 0
+    i = 0
+    while i < n:
+        c = cp[i]
+        if c <= 32:
+            i += 1
+            continue
+        j = i + 1
+        if _is_word(c) and not _is_ideograph(c):
+            while j < n and cp[j] > 32 and _is_word(cp[j]) and not _is_ideograph(cp[j]):
+                j += 1
+        hashes[t] = token_hash(cp, i, j, seed)
+        starts[t] = i
+        ends[t] = j
+        t += 1
+        i = j
+    return hashes[:t].copy(), starts[:t].copy(), ends[:t].copy()

@@ -1,0 +1,102 @@
+"""From token hashes to what the index stores and what a query looks up.
+
+``Sketcher`` applies one :class:`~dedupblock.params.IndexParams`:
+tokens -> k-shingles (XXH64) -> windowed MinHash signatures -> LSH band keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from dedupblock.hashing import shingle_hash
+from dedupblock.lsh import band_keys, band_keys_serial
+from dedupblock.minhash import permutations, window_signatures, window_signatures_batch
+from dedupblock.params import IndexParams
+
+
+@njit(cache=True, nogil=True)
+def shingle_count(n, k):
+    if n == 0:
+        return 0
+    return 1 if n < k else n - k + 1
+
+
+@njit(cache=True, nogil=True)
+def _shingles_into(th, k, seed, out, o):
+    n = th.shape[0]
+    if n == 0:
+        return
+    if n < k:
+        out[o] = shingle_hash(th, 0, n, seed)
+        return
+    for i in range(n - k + 1):
+        out[o + i] = shingle_hash(th, i, k, seed)
+
+
+@njit(cache=True, nogil=True)
+def shingles(th, k, seed):
+    """Hashes of every ``k`` consecutive tokens; one shingle if fewer than ``k``."""
+    out = np.empty(shingle_count(th.shape[0], k), dtype=np.uint64)
+    _shingles_into(th, k, seed, out, 0)
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def shingles_batch(th, offsets, k, seed):
+    D = offsets.shape[0] - 1
+    sh_off = np.zeros(D + 1, dtype=np.int64)
+    for d in range(D):
+        sh_off[d + 1] = sh_off[d] + shingle_count(offsets[d + 1] - offsets[d], k)
+    out = np.empty(sh_off[D], dtype=np.uint64)
+    for d in prange(D):
+        _shingles_into(th[offsets[d]:offsets[d + 1]], k, seed, out, sh_off[d])
+    return sh_off, out
+
+
+@dataclass(frozen=True)
+class Sketch:
+    shingles: np.ndarray  # uint64[m]
+    window_starts: np.ndarray  # int32[nw], first shingle of each window
+    keys: np.ndarray  # uint64[nw, bands]
+
+
+#: Band seeds of view ``v`` are ``v * VIEW_SEED_STRIDE + band``: disjoint key spaces.
+VIEW_SEED_STRIDE = 1 << 16
+
+
+class Sketcher:
+    def __init__(self, params: IndexParams) -> None:
+        self.params = params
+        self.a, self.b = permutations(params.num_perm, params.seed)
+        self.shingle_seed = np.uint64(params.seed)
+
+    def shingles(self, token_hashes: np.ndarray) -> np.ndarray:
+        return shingles(token_hashes, self.params.shingle, self.shingle_seed)
+
+    def sketch(self, token_hashes: np.ndarray, view_id: int, stride: int | None = None) -> Sketch:
+        """Shingles, windows and band keys of one token sequence (single-threaded).
+
+        ``stride`` overrides the window step, for queries that want a denser
+        cover than the index (it must divide the window).
+        """
+        p = self.params
+        sh = self.shingles(token_hashes)
+        starts, sigs = window_signatures(sh, p.window, stride or p.stride, self.a, self.b)
+        return Sketch(sh, starts, band_keys_serial(sigs, p.bands, p.rows, view_id * VIEW_SEED_STRIDE))
+
+    def sketch_batch(self, token_hashes: np.ndarray, offsets: np.ndarray, view_id: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Many documents at once, in parallel.
+
+        Returns ``(sh_offsets, shingles, win_offsets, keys[nw, bands])``.
+        """
+        p = self.params
+        sh_off, sh = shingles_batch(token_hashes, offsets.astype(np.int64), p.shingle, self.shingle_seed)
+        win_off, _starts, sigs = window_signatures_batch(sh, sh_off, p.window, p.stride, self.a, self.b)
+        return sh_off, sh, win_off, band_keys(sigs, p.bands, p.rows, view_id * VIEW_SEED_STRIDE)
+
+
+__all__ = ["Sketch", "Sketcher", "shingles", "shingles_batch"]

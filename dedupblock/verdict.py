@@ -1,0 +1,80 @@
+"""What a check answers: ids, scores, licences and offsets, never protected text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Span:
+    """One matched region: ``output`` and ``source`` are ``[start, end)`` char offsets."""
+
+    output: tuple[int, int]
+    source: tuple[int, int]
+    similarity: float
+    containment: float
+    tokens: int  # tokens of the output in the region
+    exact_run: int = 0  # longest run of tokens copied exactly
+    output_tokens: int = 0  # tokens of the whole output (or stream so far)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output": list(self.output), "source": list(self.source),
+                "similarity": round(self.similarity, 4), "containment": round(self.containment, 4),
+                "tokens": self.tokens, "exact_run": self.exact_run}
+
+
+@dataclass
+class Match:
+    """A protected document that the output copies from, with where and how much."""
+
+    doc_id: str
+    similarity: float  # best region's verified similarity
+    containment: float  # best region's containment of the output passage in the source
+    spans: list[Span]
+    view: str  # "text" or "code": which featurization matched
+    source: str | None = None
+    license: str | None = None
+    lang: str | None = None
+    #: the policy rule this match fired ("exact_run", "near_copy"), None if below it
+    rule: str | None = None
+
+    def rank_key(self) -> tuple[bool, float, int]:
+        """Firing matches first, then by similarity, then by matched length."""
+        return (self.rule is not None, self.similarity, sum(s.tokens for s in self.spans))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "similarity": round(self.similarity, 4),
+            "containment": round(self.containment, 4),
+            "source": self.source,
+            "license": self.license,
+            "lang": self.lang,
+            "view": self.view,
+            "rule": self.rule,
+            "spans": [s.to_dict() for s in self.spans],
+        }
+
+
+@dataclass
+class Verdict:
+    """The answer to one check.  ``rule`` names the policy rule that fired, if any."""
+
+    blocked: bool
+    score: float
+    match_id: str | None
+    matches: list[Match] = field(default_factory=list)
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "score": round(self.score, 4),
+            "match_id": self.match_id,
+            "rule": self.rule,
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+__all__ = ["Span", "Match", "Verdict"]

@@ -1,0 +1,204 @@
+"""Exact verification of LSH candidates and the matched regions they contain.
+
+LSH only says "these windows probably share shingles".  Verification looks
+up every shingle of the query in the candidate document's sorted shingle
+array and walks the hits in query order, growing a *region* while successive
+hits stay close both in the query and in the source:
+
+    i' - i <= max_gap   and   |(p' - p) - (i' - i)| <= max_gap
+
+(``i`` query shingle, ``p`` source shingle).  Edits break ``k`` shingles
+each, so a lightly edited copy is a region with holes; an inconsistent hit
+(a shingle that also occurs elsewhere in the source) is skipped rather than
+allowed to end the region.  Each region yields
+
+* ``containment`` = covered query tokens / query tokens of the region (how
+  much of the output passage is found in the source, in order),
+* ``similarity`` = (covered query tokens + covered source tokens) /
+  (query tokens + source tokens) of the region: 1 for a verbatim copy, about
+  ``1 - e`` for a copy with a fraction ``e`` of its tokens edited, and low for
+  chance overlaps of a few short runs,
+
+and the shingle ranges from which character spans in both texts follow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lower_bound(arr, lo, hi, x):
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if arr[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def match_positions(q_sh, d_sorted, d_pos):
+    """For each query shingle, a position of it in the source, or -1.
+
+    A shingle that occurs once in the source fixes its position and so a
+    diagonal ``p - i``.  A repeated shingle (a repeated line, an idiom) takes
+    the occurrence closest to the diagonal of the nearest uniquely placed
+    shingle, so repeats never scatter an alignment.  ``d_pos`` is ascending
+    within each run of equal hashes (stable sort), which allows a binary
+    search for that occurrence.
+    """
+    m = q_sh.shape[0]
+    n = d_sorted.shape[0]
+    out = np.full(m, -1, dtype=np.int64)
+    run_lo = np.full(m, -1, dtype=np.int64)
+    run_hi = np.zeros(m, dtype=np.int64)
+    diag = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
+    any_unique = False
+    for i in range(m):
+        x = q_sh[i]
+        lo = _lower_bound(d_sorted, 0, n, x)
+        if lo >= n or d_sorted[lo] != x:
+            continue
+        hi = lo + 1
+        while hi < n and d_sorted[hi] == x and hi - lo < 2:
+            hi += 1
+        if hi - lo == 1:
+            out[i] = d_pos[lo]
+            diag[i] = np.int64(d_pos[lo]) - i
+            any_unique = True
+        else:
+            hi = _lower_bound(d_sorted, lo, n, x + np.uint64(1)) if x != np.uint64(0xFFFFFFFFFFFFFFFF) else n
+            run_lo[i] = lo
+            run_hi[i] = hi
+    # nearest unique diagonal on each side
+    INF = np.iinfo(np.int64).min
+    left = np.full(m, INF, dtype=np.int64)
+    cur = INF
+    for i in range(m):
+        if diag[i] != INF:
+            cur = diag[i]
+        left[i] = cur
+    right = np.full(m, INF, dtype=np.int64)
+    cur = INF
+    for i in range(m - 1, -1, -1):
+        if diag[i] != INF:
+            cur = diag[i]
+        right[i] = cur
+    last_i = -1
+    last_p = -1
+    for i in range(m):
+        if run_lo[i] < 0:
+            if out[i] >= 0:
+                last_i = i
+                last_p = out[i]
+            continue
+        if any_unique:
+            d = left[i] if left[i] != INF else right[i]
+            expect = i + d
+        elif last_i >= 0:
+            expect = last_p + (i - last_i)
+        else:
+            expect = -1
+        lo = run_lo[i]
+        hi = run_hi[i]
+        if expect < 0:
+            best = np.int64(d_pos[lo])
+        else:
+            j = _lower_bound(d_pos, lo, hi, np.uint32(expect) if expect < 4294967295 else np.uint32(4294967295))
+            best = -1
+            bestd = np.iinfo(np.int64).max
+            for c in (j - 1, j):
+                if lo <= c < hi:
+                    dd = abs(np.int64(d_pos[c]) - expect)
+                    if dd < bestd:
+                        bestd = dd
+                        best = np.int64(d_pos[c])
+        out[i] = best
+        last_i = i
+        last_p = best
+    return out
+
+
+@njit(cache=True, nogil=True)
+def regions(pos, k, max_gap, min_hits):
+    """Group hits into regions.
+
+    Rows: ``[q_first, q_last, s_first, s_last, hits, q_covered, s_covered,
+    longest_run]``
+    where ``q_first..q_last`` / ``s_first..s_last`` are shingle indices and
+    ``*_covered`` count the tokens of each side covered by a matched shingle
+    (a substituted token leaves only itself uncovered, so coverage reads
+    like the fraction of tokens left unedited); ``longest_run`` is the
+    longest run of tokens copied exactly (consecutive shingles on one diagonal).
+    """
+    m = pos.shape[0]
+    out = np.empty((m + 1, 8), dtype=np.int64)
+    r = 0
+    open_ = False
+    qf = ql = sf = sl = hits = cq = cs = 0
+    run = best_run = 0
+    last_i = last_p = 0
+    for i in range(m + 1):
+        close = i == m
+        p = -1
+        if not close:
+            p = pos[i]
+            if p < 0:
+                continue
+            if open_:
+                di = i - last_i
+                if di > max_gap:
+                    close = True
+                elif abs((p - last_p) - di) > max_gap:
+                    continue  # off-diagonal hit inside a region: noise
+        if close and open_:
+            if hits >= min_hits:
+                out[r, 0] = qf
+                out[r, 1] = ql
+                out[r, 2] = sf
+                out[r, 3] = sl
+                out[r, 4] = hits
+                out[r, 5] = cq
+                out[r, 6] = cs
+                out[r, 7] = best_run + k - 1
+                r += 1
+            open_ = False
+        if i == m:
+            break
+        if not open_:
+            open_ = True
+            qf = ql = i
+            sf = sl = p
+            hits = 1
+            cq = cs = k
+            run = best_run = 1
+            last_i = i
+            last_p = p
+            continue
+        if i - last_i == 1 and p - last_p == 1:
+            run += 1
+            if run > best_run:
+                best_run = run
+        else:
+            run = 1
+        cq += min(k, i - last_i)
+        if p > last_p:
+            cs += min(k, p - last_p)
+        ql = i
+        if p < sf:
+            sf = p
+        if p > sl:
+            sl = p
+        hits += 1
+        last_i = i
+        last_p = p
+    return out[:r].copy()
+
+
+def sorted_shingles(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(hashes sorted, positions)``: the per-document verification structure."""
+    order = np.argsort(sh, kind="stable")
+    return np.ascontiguousarray(sh[order]), order.astype(np.uint32)
