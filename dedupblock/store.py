@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -235,6 +236,41 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+_ENVS: dict[str, list[Any]] = {}  # realpath -> [environment, open readers]
+_ENVS_LOCK = threading.Lock()
+
+
+def _shared_env(path: Path) -> lmdb.Environment:
+    """One read-only environment per index per process (LMDB allows no more)."""
+    key = os.path.realpath(path)
+    with _ENVS_LOCK:
+        entry = _ENVS.get(key)
+        if entry is None:
+            try:
+                env = lmdb.open(key, readonly=True, lock=True, subdir=True, max_readers=1024,
+                                map_size=DEFAULT_MAP_SIZE)
+            except lmdb.Error:
+                try:  # a read-only directory cannot hold the lock file
+                    env = lmdb.open(key, readonly=True, lock=False, subdir=True, map_size=DEFAULT_MAP_SIZE)
+                except lmdb.Error as exc:
+                    raise BadIndexError(f"cannot open index {path}: {exc}") from None
+            entry = _ENVS[key] = [env, 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def _release_env(path: Path) -> None:
+    key = os.path.realpath(path)
+    with _ENVS_LOCK:
+        entry = _ENVS.get(key)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] <= 0:
+            entry[0].close()
+            del _ENVS[key]
+
+
 class IndexReader:
     """A read-only snapshot of an index, safe to open from many processes."""
 
@@ -244,17 +280,13 @@ class IndexReader:
             raise BadIndexError(f"index {self.path} does not exist; build one with 'build-index build'")
         if not self.path.is_dir() or not is_index(self.path):
             raise BadIndexError(f"{self.path} is not a dedupblock index (no {DATA_FILE})")
-        try:
-            self.env = lmdb.open(str(self.path), readonly=True, lock=True, subdir=True,
-                                 max_readers=1024, map_size=DEFAULT_MAP_SIZE)
-        except lmdb.Error:
-            try:  # a read-only directory cannot hold the lock file
-                self.env = lmdb.open(str(self.path), readonly=True, lock=False, subdir=True,
-                                     map_size=DEFAULT_MAP_SIZE)
-            except lmdb.Error as exc:
-                raise BadIndexError(f"cannot open index {self.path}: {exc}") from None
+        self.env = _shared_env(self.path)
         self._txn: lmdb.Transaction | None = None
-        self._open_snapshot()
+        try:
+            self._open_snapshot()
+        except BaseException:
+            _release_env(self.path)
+            raise
 
     def _open_snapshot(self) -> None:
         txn = self.env.begin(buffers=True)
@@ -336,7 +368,7 @@ class IndexReader:
         if self._txn is not None:
             self._txn.abort()
             self._txn = None
-        self.env.close()
+            _release_env(self.path)
 
     def __enter__(self) -> "IndexReader":
         return self
