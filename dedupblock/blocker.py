@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 
@@ -34,8 +35,12 @@ class Blocker:
     opening the same path (the index is shared through the page cache).
     """
 
-    def __init__(self, index: IndexReader | str | os.PathLike, policy: Policy | None = None) -> None:
+    def __init__(self, index: IndexReader | str | os.PathLike, policy: Policy | None = None, *,
+                 refresh_interval: float | None = 1.0) -> None:
         self.index = index if isinstance(index, IndexReader) else IndexReader(index)
+        #: seconds between looks for a newer snapshot (``None``: keep the first one)
+        self.refresh_interval = refresh_interval
+        self._last_refresh = time.monotonic()
         self.policy = policy or Policy()
         self.params = self.index.params
         self.router = Router(seed=self.params.seed, views=set(self.params.featurizers))
@@ -51,6 +56,11 @@ class Blocker:
     # -- public API ---------------------------------------------------------
     def check(self, text: str, lang: str | None = None) -> Verdict:
         """Verdict for one output; ``lang`` is a hint ("python", "text", ...)."""
+        if self.refresh_interval is not None:
+            now = time.monotonic()
+            if now - self._last_refresh >= self.refresh_interval:
+                self._last_refresh = now
+                self.index.refresh()
         best: dict[str, Match] = {}
         for view, tokens in self.router.query_views(text, lang).items():
             for m in self._match_view(view, tokens):
@@ -69,7 +79,7 @@ class Blocker:
 
     # -- internals ----------------------------------------------------------
     def candidates(self, view: str, token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(doc numbers, LSH hit counts)``, most hits first, tombstones removed."""
+        """``(candidate doc numbers, most LSH hits first; the query's shingles)``."""
         sk = self.sketcher.sketch(token_hashes, VIEWS[view], stride=self.query_stride)
         return self._candidates_from_keys(sk.keys.ravel()), sk.shingles
 

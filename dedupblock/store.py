@@ -27,6 +27,7 @@ something that opens as a complete index.
 from __future__ import annotations
 
 import errno
+import fnmatch
 import json
 import os
 import shutil
@@ -39,7 +40,7 @@ from typing import Any, Iterator
 import lmdb
 import numpy as np
 
-from dedupblock.errors import BadIndexError, StorageError
+from dedupblock.errors import BadIndexError, InputError, StorageError
 from dedupblock.params import IndexParams
 from dedupblock.postings import Segment
 
@@ -106,11 +107,78 @@ def is_index(path: Path) -> bool:
     return (path / DATA_FILE).is_file()
 
 
+class _Staging:
+    """Turns documents into LMDB puts and postings, for a build or an ``add``."""
+
+    def __init__(self, first_docno: int) -> None:
+        self.next_docno = first_docno
+        self.puts: list[tuple[bytes, bytes]] = []
+        self.keys: list[np.ndarray] = []
+        self.docs: list[np.ndarray] = []
+        self.n_docs = self.n_windows = self.n_tokens = 0
+        self.views: set[str] = set()
+
+    def stage(self, meta: dict[str, Any], views: dict[str, tuple[ViewData, np.ndarray]]) -> int:
+        n = self.next_docno
+        self.next_docno += 1
+        self.n_docs += 1
+        windows = tokens = 0
+        for view, (data, keys) in views.items():
+            self.views.add(view)
+            self.puts.append((b"view/" + _docno(n) + bytes([VIEWS[view]]), data.encode()))
+            if keys.size:
+                self.keys.append(keys.ravel())
+                self.docs.append(np.full(keys.size, n, dtype=np.uint32))
+                windows += keys.shape[0]
+            if view == "text":
+                tokens = int(data.starts.shape[0])
+        self.n_windows += windows
+        self.n_tokens += tokens
+        meta = dict(meta, views=sorted(views), windows=windows, tokens=tokens)
+        self.puts.append((b"doc/" + _docno(n), json.dumps(meta, ensure_ascii=False).encode()))
+        self.puts.append((b"id/" + meta["id"].encode(), _docno(n)))
+        return n
+
+    def segment(self) -> Segment:
+        keys = np.concatenate(self.keys) if self.keys else np.zeros(0, np.uint64)
+        docs = np.concatenate(self.docs) if self.docs else np.zeros(0, np.uint32)
+        self.keys.clear()
+        self.docs.clear()
+        return Segment.build(keys, docs)
+
+
+def _put_segment(txn: lmdb.Transaction, s: int, seg: Segment) -> None:
+    txn.put(f"seg/{s}/keys".encode(), seg.keys.tobytes())
+    txn.put(f"seg/{s}/docs".encode(), seg.docs.tobytes())
+    txn.put(f"seg/{s}/dirs".encode(), seg.dirs.tobytes())
+
+
+def _delete_segment(txn: lmdb.Transaction, s: int) -> None:
+    for name in ("keys", "docs", "dirs"):
+        txn.delete(f"seg/{s}/{name}".encode())
+
+
+def _building_dirs(path: Path) -> list[Path]:
+    return list(path.parent.glob(f".{path.name}.building-*"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class IndexWriter:
     """Builds a new index in a temporary directory; :meth:`commit` publishes it.
 
     Documents are written as they arrive; band keys are kept in memory (12
-    bytes per key) and sorted into one postings segment at the end.
+    bytes per key) and sorted into one postings segment at the end.  The
+    temporary directory (``.NAME.building-PID``) never opens as an index; one
+    left by a killed build is removed by the next build of the same target.
     """
 
     def __init__(self, path: str | os.PathLike, params: IndexParams, *, overwrite: bool = False,
@@ -119,6 +187,10 @@ class IndexWriter:
         if self.path.exists() and not overwrite:
             raise BadIndexError(f"{self.path} already exists; pass --force to replace it")
         self.params = params
+        for stale in _building_dirs(self.path):
+            pid = stale.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
         self.tmp = self.path.parent / f".{self.path.name}.building-{os.getpid()}"
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
@@ -129,14 +201,12 @@ class IndexWriter:
                                  metasync=False, sync=False, lock=True)
         except (OSError, lmdb.Error) as exc:
             raise _storage_error(exc, self.path) from None
-        self._keys: list[np.ndarray] = []
-        self._docs: list[np.ndarray] = []
-        self._pending: list[tuple[bytes, bytes]] = []
+        self._staging = _Staging(0)
         self._ids: set[str] = set()
-        self.n_docs = 0
-        self.n_windows = 0
-        self.n_tokens = 0
-        self.views_used: set[str] = set()
+
+    @property
+    def n_docs(self) -> int:
+        return self._staging.n_docs
 
     def has_id(self, doc_id: str) -> bool:
         return doc_id in self._ids
@@ -146,62 +216,46 @@ class IndexWriter:
 
         Returns its document number.  Ids must be unique.
         """
-        doc_id = meta["id"]
-        if doc_id in self._ids:
-            raise ValueError(f"duplicate id {doc_id!r}")
-        self._ids.add(doc_id)
-        n = self.n_docs
-        self.n_docs += 1
-        meta = dict(meta, views=sorted(views))
-        self._pending.append((b"doc/" + _docno(n), json.dumps(meta, ensure_ascii=False).encode()))
-        self._pending.append((b"id/" + doc_id.encode(), _docno(n)))
-        for view, (data, keys) in views.items():
-            self.views_used.add(view)
-            self._pending.append((b"view/" + _docno(n) + bytes([VIEWS[view]]), data.encode()))
-            if keys.size:
-                self._keys.append(keys.ravel())
-                self._docs.append(np.full(keys.size, n, dtype=np.uint32))
-                self.n_windows += keys.shape[0]
-            if view == "text":
-                self.n_tokens += int(data.starts.shape[0])
-        if len(self._pending) >= 4096:
+        if meta["id"] in self._ids:
+            raise ValueError(f"duplicate id {meta['id']!r}")
+        self._ids.add(meta["id"])
+        n = self._staging.stage(meta, views)
+        if len(self._staging.puts) >= 4096:
             self.flush()
         return n
 
     def flush(self) -> None:
-        if not self._pending:
+        if not self._staging.puts:
             return
         try:
             with self.env.begin(write=True) as txn:
-                for k, v in self._pending:
+                for k, v in self._staging.puts:
                     txn.put(k, v)
         except (OSError, lmdb.Error) as exc:
             self.abort()
             raise _storage_error(exc, self.path) from None
-        self._pending.clear()
+        self._staging.puts.clear()
 
     def commit(self) -> dict[str, Any]:
         """Write postings and state, sync, and rename the index into place."""
         self.flush()
-        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, np.uint64)
-        docs = np.concatenate(self._docs) if self._docs else np.zeros(0, np.uint32)
-        self._keys.clear()
-        self._docs.clear()
-        seg = Segment.build(keys, docs)
+        st = self._staging
+        seg = st.segment()
         state = {
             "complete": True,
-            "docs": self.n_docs,
-            "windows": self.n_windows,
-            "tokens": self.n_tokens,
+            "generation": 1,
+            "docs": st.n_docs,
+            "windows": st.n_windows,
+            "tokens": st.n_tokens,
             "segments": [0],
-            "next_docno": self.n_docs,
-            "views": sorted(self.views_used),
+            "next_segment": 1,
+            "next_docno": st.next_docno,
+            "views": sorted(st.views),
+            "last_op": "build",
         }
         try:
             with self.env.begin(write=True) as txn:
-                txn.put(b"seg/0/keys", seg.keys.tobytes())
-                txn.put(b"seg/0/docs", seg.docs.tobytes())
-                txn.put(b"seg/0/dirs", seg.dirs.tobytes())
+                _put_segment(txn, 0, seg)
                 txn.put(b"meta/params", self.params.to_json())
                 txn.put(b"meta/state", json.dumps(state).encode())
             self.env.sync(True)
@@ -228,6 +282,194 @@ class IndexWriter:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class IndexUpdater:
+    """Changes an existing index in place: add, remove, compact.
+
+    Each operation is one LMDB write transaction, committed with ``fsync``:
+    when a method returns, its change is durable; if the process dies before,
+    the index holds exactly what it held after the previous operation.  LMDB
+    admits one writer at a time (other writers wait on its lock) and readers
+    are never blocked: they keep the snapshot they opened (MVCC).
+    """
+
+    def __init__(self, path: str | os.PathLike, map_size: int = DEFAULT_MAP_SIZE) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BadIndexError(f"index {self.path} does not exist; build one with 'build-index build'")
+        if not is_index(self.path):
+            raise BadIndexError(f"{self.path} is not a dedupblock index (no {DATA_FILE})")
+        self.env = _shared_env(self.path, write=True, map_size=map_size)
+        with self.env.begin() as txn:
+            raw_params, raw_state = txn.get(b"meta/params"), txn.get(b"meta/state")
+        if raw_params is None or raw_state is None:
+            _release_env(self.path)
+            raise BadIndexError(f"{self.path} is not a complete dedupblock index (interrupted build?)")
+        self.params = IndexParams.from_json(raw_params)
+        self._closed = False
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            _release_env(self.path)
+
+    def __enter__(self) -> "IndexUpdater":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _state(txn: lmdb.Transaction) -> dict[str, Any]:
+        return json.loads(txn.get(b"meta/state"))
+
+    def _commit_state(self, txn: lmdb.Transaction, state: dict[str, Any], op: str) -> None:
+        state["generation"] = int(state.get("generation", 1)) + 1
+        state["last_op"] = op
+        txn.put(b"meta/state", json.dumps(state).encode())
+
+    def _run(self, fn: Any) -> Any:
+        try:
+            with self.env.begin(write=True) as txn:
+                result = fn(txn)
+            self.env.sync(True)
+            return result
+        except (OSError, lmdb.Error) as exc:
+            raise _storage_error(exc, self.path) from None
+
+    def docno(self, doc_id: str) -> int | None:
+        with self.env.begin() as txn:
+            raw = txn.get(b"id/" + doc_id.encode())
+        return None if raw is None else struct.unpack(">I", raw)[0]
+
+    def add(self, docs: list[tuple[dict[str, Any], dict[str, tuple[ViewData, np.ndarray]]]], *,
+            replace: bool = False) -> dict[str, Any]:
+        """Add documents in one transaction (a new postings segment).
+
+        Ids that exist are refused unless ``replace``, which removes the old
+        document in the same transaction.
+        """
+
+        def op(txn: lmdb.Transaction) -> dict[str, Any]:
+            state = self._state(txn)
+            seen: set[str] = set()
+            replaced: list[int] = []
+            for meta, _ in docs:
+                if meta["id"] in seen:
+                    raise InputError(f"duplicate id {meta['id']!r} in the input")
+                seen.add(meta["id"])
+                old = txn.get(b"id/" + meta["id"].encode())
+                if old is not None:
+                    if not replace:
+                        raise InputError(f"id {meta['id']!r} is already in the index; pass --replace to replace it")
+                    replaced.append(struct.unpack(">I", old)[0])
+            self._remove_in(txn, state, replaced)
+            staging = _Staging(int(state["next_docno"]))
+            for meta, views in docs:
+                staging.stage(meta, views)
+            for k, v in staging.puts:
+                txn.put(k, v)
+            s = int(state.get("next_segment", len(state["segments"])))
+            _put_segment(txn, s, staging.segment())
+            state["segments"].append(s)
+            state["next_segment"] = s + 1
+            state["next_docno"] = staging.next_docno
+            state["docs"] += staging.n_docs
+            state["windows"] += staging.n_windows
+            state["tokens"] += staging.n_tokens
+            state["views"] = sorted(set(state.get("views", [])) | staging.views)
+            self._commit_state(txn, state, "add")
+            return {"added": staging.n_docs, "replaced": len(replaced), **state}
+
+        return self._run(op)
+
+    def _remove_in(self, txn: lmdb.Transaction, state: dict[str, Any], docnos: list[int]) -> int:
+        removed = 0
+        for n in docnos:
+            raw = txn.get(b"doc/" + _docno(n))
+            if raw is None:
+                continue
+            meta = json.loads(raw)
+            txn.delete(b"id/" + meta["id"].encode())
+            txn.delete(b"doc/" + _docno(n))
+            for v in VIEWS.values():
+                txn.delete(b"view/" + _docno(n) + bytes([v]))
+            txn.put(b"tomb/" + _docno(n), b"")
+            state["docs"] -= 1
+            state["windows"] -= int(meta.get("windows", 0))
+            state["tokens"] -= int(meta.get("tokens", 0))
+            removed += 1
+        return removed
+
+    def remove(self, *, ids: list[str] | None = None, source_glob: str | None = None) -> dict[str, Any]:
+        """Remove documents by id or by source pattern (``fnmatch``), in one transaction.
+
+        A removed document is never matched again: its postings stay until
+        :meth:`compact`, but readers drop tombstoned documents from candidates.
+        """
+
+        def op(txn: lmdb.Transaction) -> dict[str, Any]:
+            state = self._state(txn)
+            docnos: list[int] = []
+            missing = 0
+            for doc_id in ids or []:
+                raw = txn.get(b"id/" + doc_id.encode())
+                if raw is None:
+                    missing += 1
+                else:
+                    docnos.append(struct.unpack(">I", raw)[0])
+            if source_glob is not None:
+                with txn.cursor() as cur:
+                    if cur.set_range(b"doc/"):
+                        for k, v in cur:
+                            if not k.startswith(b"doc/"):
+                                break
+                            src = json.loads(v).get("source")
+                            if isinstance(src, str) and fnmatch.fnmatchcase(src, source_glob):
+                                docnos.append(struct.unpack(">I", k[4:8])[0])
+            removed = self._remove_in(txn, state, sorted(set(docnos)))
+            self._commit_state(txn, state, "remove")
+            return {"removed": removed, "not_found": missing, **state}
+
+        return self._run(op)
+
+    def compact(self) -> dict[str, Any]:
+        """Merge all postings segments into one without removed documents."""
+
+        def op(txn: lmdb.Transaction) -> dict[str, Any]:
+            state = self._state(txn)
+            tomb: list[int] = []
+            with txn.cursor() as cur:
+                if cur.set_range(b"tomb/"):
+                    for k, _ in cur:
+                        if not k.startswith(b"tomb/"):
+                            break
+                        tomb.append(struct.unpack(">I", k[5:9])[0])
+            keys, docs = [], []
+            for s in state["segments"]:
+                k = np.frombuffer(txn.get(f"seg/{s}/keys".encode()), dtype=np.uint64)
+                d = np.frombuffer(txn.get(f"seg/{s}/docs".encode()), dtype=np.uint32)
+                if tomb:
+                    alive = ~np.isin(d, np.asarray(tomb, dtype=np.uint32))
+                    k, d = k[alive], d[alive]
+                keys.append(k.copy())
+                docs.append(d.copy())
+            merged = Segment.build(np.concatenate(keys) if keys else np.zeros(0, np.uint64),
+                                   np.concatenate(docs) if docs else np.zeros(0, np.uint32))
+            for s in state["segments"]:
+                _delete_segment(txn, s)
+            s_new = int(state.get("next_segment", len(state["segments"])))
+            _put_segment(txn, s_new, merged)
+            for n in tomb:
+                txn.delete(b"tomb/" + _docno(n))
+            before = len(state["segments"])
+            state["segments"] = [s_new]
+            state["next_segment"] = s_new + 1
+            self._commit_state(txn, state, "compact")
+            return {"segments_merged": before, "tombstones_dropped": len(tomb), **state}
+
+        return self._run(op)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -240,21 +482,37 @@ _ENVS: dict[str, list[Any]] = {}  # realpath -> [environment, open readers]
 _ENVS_LOCK = threading.Lock()
 
 
-def _shared_env(path: Path) -> lmdb.Environment:
-    """One read-only environment per index per process (LMDB allows no more)."""
+def _shared_env(path: Path, write: bool = False, map_size: int = DEFAULT_MAP_SIZE) -> lmdb.Environment:
+    """One environment per index per process (LMDB allows no more), shared by readers and the writer.
+
+    It is opened read-write when the directory allows it, so that a process
+    may read and update the same index; readers only ever begin read
+    transactions on it.
+    """
     key = os.path.realpath(path)
     with _ENVS_LOCK:
         entry = _ENVS.get(key)
         if entry is None:
-            try:
-                env = lmdb.open(key, readonly=True, lock=True, subdir=True, max_readers=1024,
-                                map_size=DEFAULT_MAP_SIZE)
-            except lmdb.Error:
-                try:  # a read-only directory cannot hold the lock file
-                    env = lmdb.open(key, readonly=True, lock=False, subdir=True, map_size=DEFAULT_MAP_SIZE)
-                except lmdb.Error as exc:
-                    raise BadIndexError(f"cannot open index {path}: {exc}") from None
+            env = None
+            if os.access(key, os.W_OK) and os.access(os.path.join(key, DATA_FILE), os.W_OK):
+                try:
+                    env = lmdb.open(key, lock=True, subdir=True, max_readers=1024, map_size=map_size)
+                except lmdb.Error:
+                    env = None
+            if env is None:
+                if write:
+                    raise StorageError(f"index {path} is read-only")
+                try:
+                    env = lmdb.open(key, readonly=True, lock=True, subdir=True, max_readers=1024,
+                                    map_size=map_size)
+                except lmdb.Error:
+                    try:  # a read-only directory cannot hold the lock file
+                        env = lmdb.open(key, readonly=True, lock=False, subdir=True, map_size=map_size)
+                    except lmdb.Error as exc:
+                        raise BadIndexError(f"cannot open index {path}: {exc}") from None
             entry = _ENVS[key] = [env, 0]
+        elif write and entry[0].flags().get("readonly"):
+            raise StorageError(f"index {path} is open read-only in this process")
         entry[1] += 1
         return entry[0]
 
@@ -289,7 +547,26 @@ class IndexReader:
             raise
 
     def _open_snapshot(self) -> None:
+        self._load(self.env.begin(buffers=True))
+
+    def refresh(self) -> bool:
+        """Move to the latest committed snapshot if a writer changed the index.
+
+        Arrays handed out from the previous snapshot are invalid afterwards:
+        call it between checks, never while another thread uses this reader.
+        """
         txn = self.env.begin(buffers=True)
+        raw = txn.get(b"meta/state")
+        if raw is None or json.loads(bytes(raw)).get("generation") == self.state.get("generation"):
+            txn.abort()
+            return False
+        old = self._txn
+        self._load(txn)
+        if old is not None:
+            old.abort()
+        return True
+
+    def _load(self, txn: lmdb.Transaction) -> None:
         raw_params = txn.get(b"meta/params")
         raw_state = txn.get(b"meta/state")
         if raw_params is None or raw_state is None:
