@@ -34,7 +34,7 @@ import numpy as np
 from dedupblock.featurize.code import SCHEMES, CodeFeaturizer
 from dedupblock.hashing import shingle_hashes
 
-KS = (3, 5, 8)
+KS = (3, 5, 8, 12, 16)
 KINDS = (
     "verbatim", "whitespace_reformat", "renamed", "renamed_edit", "embedded", "light_edit",
     "short_verbatim", "negative_unrelated", "negative_boilerplate",
@@ -73,6 +73,7 @@ class ShingleIndex:
 
 
 def evaluate(corpus: list[dict], queries: list[dict]) -> tuple[dict, dict, dict]:
+    """Containment per (engine, scheme, k) and kind; MB/s per (engine, scheme); engine agreement."""
     doc_index = {d["id"]: i for i, d in enumerate(corpus)}
     corpus_chars = sum(len(d["text"]) for d in corpus)
     results: dict = {}
@@ -106,7 +107,7 @@ def evaluate(corpus: list[dict], queries: list[dict]) -> tuple[dict, dict, dict]
     return results, throughput, agree
 
 
-def render(results: dict, throughput: dict, agree: dict, n_per_kind: dict) -> str:
+def render(results: dict, throughput: dict, agree: dict, n_per_kind: dict, corpus_mb: float) -> str:
     lines = [START, ""]
     short = {
         "verbatim": "verb", "whitespace_reformat": "ws", "renamed": "ren", "renamed_edit": "ren+ed",
@@ -124,8 +125,8 @@ def render(results: dict, throughput: dict, agree: dict, n_per_kind: dict) -> st
             cells = " | ".join(fn(per_kind[kind]) for kind in KINDS)
             lines.append(f"| {engine} | {scheme} | {k} | {cells} |")
         lines.append("")
-    lines += ["**Featurization throughput** (Python corpus, %.1f MB, one process)" % 11.0, "",
-              "| engine | scheme | MB/s |", "|---|---|---:|"]
+    lines += [f"**Featurization throughput** (Python corpus, {corpus_mb:.1f} M characters, one process)", "",
+              "| engine | scheme | M chars/s |", "|---|---|---:|"]
     lines += [f"| {e} | {s} | {v:.2f} |" for (e, s), v in throughput.items()]
     lines += ["", f"Corpus docs whose lexer and tree-sitter token sequences (collapse) are identical: "
                   f"{agree['docs identical']:.3f}", "", END]
@@ -141,7 +142,8 @@ def main() -> None:
     queries = [q for q in load(args.data / "queries.jsonl") if q["lang"] == "python"]
     n_per_kind = {k: sum(q["kind"] == k for q in queries) for k in KINDS}
     results, throughput, agree = evaluate(corpus, queries)
-    table = render(results, throughput, agree, n_per_kind)
+    corpus_mb = sum(len(d["text"]) for d in corpus) / 1e6
+    table = render(results, throughput, agree, n_per_kind, corpus_mb)
     doc = args.doc.read_text() if args.doc.exists() else f"# Code normalisation\n\n{START}\n{END}\n"
     head, _, rest = doc.partition(START)
     _, _, tail = rest.partition(END)

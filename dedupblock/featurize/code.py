@@ -11,15 +11,16 @@ Design (measured in ``bench/eval_code_schemes.py``, see
   not depend on whitespace or on the text parsing gives exactly the same
   tokens for every such copy by construction, runs in linear time (no
   recursion, no tree), and never raises.
-* **tree-sitter classifies words** where a lexer cannot: contextual ("soft")
-  keywords such as Python ``match``/``case``/``type`` or JavaScript
-  ``get``/``set`` are keywords in some places and names in others.  When the
-  text contains such a word, it is parsed with the official grammar for its
-  language (parsers are created lazily, cached per process) and, if the parse
-  is mostly error-free, the leaf at the word decides.  Otherwise a
-  per-language default applies.  ``engine="tree-sitter"`` instead emits the
-  grammar's leaves directly (falling back to the lexer on broken parses); it
-  is kept as a measured alternative.
+* **tree-sitter is the measured alternative**, ``engine="tree-sitter"``:
+  the official grammar's leaves (parsers created lazily, cached per process;
+  the tree is walked with a cursor, so deep nesting is safe), falling back to
+  the lexer when more than :data:`MAX_ERROR_FRACTION` of the text is under
+  ERROR nodes.  It is not the default because its only gain, telling
+  contextual keywords (Python ``match``/``case``/``type``, JavaScript
+  ``get``/``set``) from names, depends on whether the excerpt parses, which
+  made verbatim excerpts lose shingles against their source.  The lexer treats
+  each contextual keyword the same way everywhere (listed in its keyword set
+  or not).
 * **Python triple-quoted strings are not one ``<STR>``**: their delimiters are
   a ``\"\"\"`` token and their content is lexed like code.  Excerpts often
   start or end inside a docstring, which inverts what is string and what is
@@ -46,7 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
+from operator import itemgetter
 
 import numpy as np
 import xxhash
@@ -58,18 +59,19 @@ SCHEMES: tuple[str, ...] = ("raw", "collapse", "keep_api", "ordinal")
 """Identifier normalisations.
 
 ``raw``: verbatim.  ``collapse``: every identifier is ``<ID>``.  ``keep_api``:
-``<ID>`` except names used as attributes (after ``.``, ``->``, ``::``) or
-called (before ``(`` or a Rust ``!``) and builtins, unless the text itself
-defines them (after ``def``/``class``/``fn``/..., or as an assignment target).
-``ordinal``: consistent renaming ``<ID0>``, ``<ID1>``, ... by first use.
+``<ID>`` except attribute names (after ``.``, ``->``, ``::``, ``?.``, unless the
+receiver is ``self``/``this``/``cls``, whose attributes a class defines itself)
+and builtins of the language, which stay verbatim.  The decision looks only at
+the neighbouring tokens (not at what the text defines), so that an excerpt and
+its source always agree.  ``ordinal``: consistent renaming ``<ID0>``,
+``<ID1>``, ... in order of first appearance.
 """
 
-DEFAULT_SCHEME = "collapse"
+DEFAULT_SCHEME = "keep_api"
 ENGINES: tuple[str, ...] = ("lexer", "tree-sitter")
 
 # Token kinds produced by the lexer.
-_WORD, _STR, _NUM, _OP, _TRIPLE = range(5)
-_ID, _KW = 5, 6  # words after classification
+_ID, _KW, _STR, _NUM, _OP, _TRIPLE = range(6)
 
 MAX_ERROR_FRACTION = 0.25
 """A parse with more of its bytes under ERROR nodes is not trusted."""
@@ -116,24 +118,9 @@ _GO_KEYWORDS = (
 )
 _RUST_KEYWORDS = (
     "as async await break const continue crate dyn else enum extern false fn for if impl in let loop match "
-    "mod move mut pub ref return self Self static struct super trait true type unsafe use where while union "
+    "mod move mut pub ref return self Self static struct super trait true type unsafe use where while "
     "macro_rules bool char str i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64"
 )
-
-# Contextual keywords: word -> is it a keyword when the parse cannot tell?
-_SOFT: dict[str, dict[str, bool]] = {
-    "python": {"match": False, "case": False, "type": False, "print": False, "exec": False},
-    "javascript": {"get": False, "set": False, "let": True, "static": True, "async": True, "of": True,
-                   "from": True, "as": True},
-    "rust": {"union": False, "macro_rules": True},
-    "cpp": {"override": True, "final": True},
-    "java": {"var": True, "record": True, "yield": True, "sealed": True, "permits": True},
-}
-_SOFT["typescript"] = {**_SOFT["javascript"], "type": True, "any": True, "string": True, "number": True,
-                       "boolean": True, "object": True, "symbol": True, "unknown": True, "never": True,
-                       "declare": True, "namespace": True, "is": True, "infer": True, "asserts": True,
-                       "override": True, "satisfies": True, "readonly": True, "abstract": True}
-_SOFT["tsx"] = _SOFT["typescript"]
 
 _PY_BUILTINS = (
     "abs aiter all anext any ascii bin bool breakpoint bytearray bytes callable chr classmethod compile "
@@ -161,12 +148,8 @@ _GO_BUILTINS = (
 )
 _RUST_BUILTINS = "Some None Ok Err Vec String Box Option Result println print format vec panic assert assert_eq"
 
-# Words after which the next identifier is being defined.
-_DEF_WORDS = frozenset(
-    "def class function fn func struct enum trait interface type let var const mut typedef union "
-    "namespace mod impl".split()
-)
 _ATTR_OPS = frozenset((".", "->", "::", "?."))
+_SELF_WORDS = frozenset(("self", "this", "cls"))
 
 _OPERATORS = sorted(
     set(
@@ -188,10 +171,10 @@ _DQ = r'"(?:\\.|[^"\\\n])*"'
 @dataclass(frozen=True)
 class _LangSpec:
     keywords: frozenset[str]
-    soft: dict[str, bool]
     builtins: frozenset[str]
     regex: re.Pattern[str]
     grammar: str | None  # tree-sitter language, None for the generic lexer
+    dropped: frozenset[str] = frozenset()  # operators that carry no structure
 
 
 def _lexer_regex(comments: str, strings: str, word: str = r"[^\W\d]\w*", preproc: bool = False) -> re.Pattern[str]:
@@ -217,10 +200,8 @@ _JS_STRINGS = rf"(?P<str>{_DQ}|{_SQ}|`(?:\\[\s\S]|[^\\`])*`)"
 _JS_WORD = r"(?:[^\W\d]|\$)[\w$]*|\#[^\W\d]\w*"
 
 
-def _spec(grammar: str | None, keywords: str, builtins: str, regex: re.Pattern[str]) -> _LangSpec:
-    return _LangSpec(
-        frozenset(keywords.split()), _SOFT.get(grammar or "", {}), frozenset(builtins.split()), regex, grammar
-    )
+def _spec(grammar: str | None, keywords: str, builtins: str, regex: re.Pattern[str], dropped: str = "") -> _LangSpec:
+    return _LangSpec(frozenset(keywords.split()), frozenset(builtins.split()), regex, grammar, frozenset(dropped.split()))
 
 
 _PY_RE = _lexer_regex(
@@ -229,7 +210,8 @@ _PY_RE = _lexer_regex(
 )
 _JS_RE = _lexer_regex(_C_COMMENTS, _JS_STRINGS, _JS_WORD)
 _SPECS: dict[str | None, _LangSpec] = {
-    "python": _spec("python", _PY_KEYWORDS, _PY_BUILTINS, _PY_RE),
+    # Python's ";" is a newline: joining lines with it must not change the tokens.
+    "python": _spec("python", _PY_KEYWORDS, _PY_BUILTINS, _PY_RE, dropped=";"),
     "javascript": _spec("javascript", _JS_KEYWORDS, _JS_BUILTINS, _JS_RE),
     "typescript": _spec("typescript", _TS_KEYWORDS, _JS_BUILTINS, _JS_RE),
     "tsx": _spec("tsx", _TS_KEYWORDS, _JS_BUILTINS, _JS_RE),
@@ -261,7 +243,7 @@ _SPECS: dict[str | None, _LangSpec] = {
 
 @lru_cache(maxsize=None)
 def _parser(grammar: str):  # -> tree_sitter.Parser
-    """The tree-sitter parser and ERROR query for ``grammar``, created on first use."""
+    """The tree-sitter parser for ``grammar``, created on first use (per process)."""
     import importlib
 
     import tree_sitter
@@ -269,29 +251,11 @@ def _parser(grammar: str):  # -> tree_sitter.Parser
     module_name = "tree_sitter_typescript" if grammar in ("typescript", "tsx") else f"tree_sitter_{grammar}"
     module = importlib.import_module(module_name)
     entry = {"typescript": "language_typescript", "tsx": "language_tsx"}.get(grammar, "language")
-    language = tree_sitter.Language(getattr(module, entry)())
-    errors = tree_sitter.QueryCursor(tree_sitter.Query(language, "(ERROR) @e"))
-    return tree_sitter.Parser(language), errors
-
-
-def _parse(grammar: str, data: bytes):
-    """The root node of ``data``, or ``None`` if too much of it is under ERROR nodes."""
-    parser, errors = _parser(grammar)
-    root = parser.parse(data).root_node
-    if not root.has_error:
-        return root
-    spans = sorted(n.byte_range for n in errors.captures(root).get("e", []))
-    covered, reach = 0, 0
-    for start, end in spans:  # union of (possibly nested) error spans
-        start = max(start, reach)
-        if end > start:
-            covered += end - start
-            reach = end
-    return root if covered <= MAX_ERROR_FRACTION * max(len(data), 1) else None
+    return tree_sitter.Parser(tree_sitter.Language(getattr(module, entry)()))
 
 
 class _ByteMap:
-    """Char <-> UTF-8 byte offsets (identity for ASCII text)."""
+    """UTF-8 byte offsets -> char offsets (identity for ASCII text)."""
 
     def __init__(self, text: str) -> None:
         self.data = text.encode("utf-8", "surrogatepass")
@@ -300,9 +264,6 @@ class _ByteMap:
             cp = codepoints(text)
             widths = 1 + (cp >= 0x80).astype(np.int64) + (cp >= 0x800) + (cp >= 0x10000)
             self.byte_of = np.concatenate(([0], np.cumsum(widths)))
-
-    def to_byte(self, char: int) -> int:
-        return char if self.byte_of is None else int(self.byte_of[char])
 
     def to_chars(self, byte_offsets: np.ndarray) -> np.ndarray:
         if self.byte_of is None:
@@ -315,7 +276,7 @@ class _ByteMap:
 _Lexeme = tuple[int, str, int, int]  # kind, text, start, end (chars)
 _STRING_NODES = frozenset(
     "string string_literal raw_string_literal char_literal character_literal template_string "
-    "interpreted_string_literal rune_literal text_block regex concatenated_string_fragment".split()
+    "interpreted_string_literal rune_literal text_block regex".split()
 )
 _NUMBER_NODES = frozenset(
     "integer float number number_literal int_literal float_literal imaginary_literal integer_literal "
@@ -345,39 +306,19 @@ class CodeFeaturizer:
         self._hash_cache: dict[str, int] = {}
 
     def featurize(self, text: str, lang: str | None = None) -> Tokens:
+        """Tokens of ``text``; ``lang`` is any alias :func:`canonical_lang` knows.
+
+        Without ``lang`` the language is guessed with :func:`detect_lang`; a
+        non-code or unknown language gets the generic lexer.
+        """
         code_lang = canonical_lang(lang) if lang else detect_lang(text)
         spec = _SPECS[code_lang]
         lexemes = None
         if self.engine == "tree-sitter" and spec.grammar is not None:
             lexemes = self._tree_sitter_lexemes(text, spec)
         if lexemes is None:
-            lexemes = self._classify(text, spec, list(_lex(text, spec, 0, len(text))))
+            lexemes = _lex(text, spec, 0, len(text))
         return self._emit(lexemes, spec)
-
-    # -- lexer path --
-
-    def _classify(self, text: str, spec: _LangSpec, lexemes: list[_Lexeme], parse: bool = True) -> list[_Lexeme]:
-        """Words become keywords or identifiers; soft keywords are asked of tree-sitter (if ``parse``)."""
-        soft_at = [i for i, (kind, word, _, _) in enumerate(lexemes) if kind == _WORD and word in spec.soft]
-        verdict: dict[int, bool] = {}
-        if soft_at and parse and spec.grammar is not None:
-            bytemap = _ByteMap(text)
-            root = _parse(spec.grammar, bytemap.data)
-            if root is not None:
-                for i in soft_at:
-                    _, word, start, end = lexemes[i]
-                    node = root.descendant_for_byte_range(bytemap.to_byte(start), bytemap.to_byte(end))
-                    if node is not None and node.type == word and not node.is_named:
-                        verdict[i] = True
-                    elif node is not None and node.is_named and node.type.endswith("identifier"):
-                        verdict[i] = False
-        out: list[_Lexeme] = []
-        for i, (kind, word, start, end) in enumerate(lexemes):
-            if kind == _WORD:
-                is_kw = verdict.get(i, spec.soft[word]) if word in spec.soft else word in spec.keywords
-                kind = _KW if is_kw else _ID
-            out.append((kind, word, start, end))
-        return out
 
     # -- tree-sitter path --
 
@@ -390,32 +331,38 @@ class CodeFeaturizer:
         """
         assert spec.grammar is not None
         bytemap = _ByteMap(text)
-        root = _parse(spec.grammar, bytemap.data)
-        if root is None:
-            return None
-        raw: list[tuple[int, str, int, int]] = []  # kind, text, start byte, end byte
         data = bytemap.data
+        root = _parser(spec.grammar).parse(data).root_node
+        raw: list[tuple[int, str, int, int]] = []  # kind, text, start byte, end byte
+        # Bytes under outermost ERROR nodes (pre-order meets the outer one first).
+        # Counted during the walk: an ERROR query is quadratic on deep trees.
+        error_bytes, error_reach = 0, 0
         cursor = root.walk()
         while True:
             node = cursor.node
             kind_name = node.type
+            if kind_name == "ERROR" and node.start_byte >= error_reach:
+                error_bytes += node.end_byte - node.start_byte
+                error_reach = node.end_byte
             leaf = node.child_count == 0 or kind_name in _STRING_NODES
             if leaf and node.end_byte > node.start_byte and "comment" not in kind_name:
                 s, e = node.start_byte, node.end_byte
                 if kind_name in _STRING_NODES:
-                    raw.append((_STR, "", s, e))
+                    raw.append((_STR, "<STR>", s, e))
                 elif kind_name in _NUMBER_NODES:
-                    raw.append((_NUM, "", s, e))
+                    raw.append((_NUM, "<NUM>", s, e))
                 else:
                     word = data[s:e].decode("utf-8", "surrogatepass")
                     if node.is_named and kind_name.endswith("identifier"):
                         raw.append((_ID, word, s, e))
-                    else:
+                    elif word not in spec.dropped:
                         raw.append((_KW if word.isidentifier() else _OP, "".join(word.split()), s, e))
             if not leaf and cursor.goto_first_child():
                 continue
             while not cursor.goto_next_sibling():
                 if not cursor.goto_parent():
+                    if error_bytes > MAX_ERROR_FRACTION * len(data):
+                        return None
                     return self._to_chars(text, spec, raw, bytemap)
 
     def _to_chars(self, text: str, spec: _LangSpec, raw: list, bytemap: _ByteMap) -> list[_Lexeme]:
@@ -429,7 +376,7 @@ class CodeFeaturizer:
                 if m:
                     inner_end = e - 3 if e - 3 >= m.end() and text[e - 3:e] == m.group(1) else e
                     out.append((_TRIPLE, '"""', s + m.start(1), s + m.end()))
-                    out += self._classify(text, spec, list(_lex(text, spec, s + m.end(), inner_end)), parse=False)
+                    out += _lex(text, spec, s + m.end(), inner_end)
                     if inner_end < e:
                         out.append((_TRIPLE, '"""', inner_end, e))
                     continue
@@ -441,76 +388,71 @@ class CodeFeaturizer:
     def _emit(self, lexemes: list[_Lexeme], spec: _LangSpec) -> Tokens:
         if not lexemes:
             return Tokens.empty()
-        names = _identifier_texts(lexemes, spec, self.scheme)
+        texts = _token_texts(lexemes, spec, self.scheme)
         cache = self._hash_cache
-        seed = self.seed
-        hashes = np.empty(len(lexemes), dtype=np.uint64)
-        spans = np.empty((len(lexemes), 2), dtype=np.int32)
-        for i, (kind, word, start, end) in enumerate(lexemes):
-            if kind == _ID:
-                tok = names[i]
-            elif kind == _STR:
-                tok = "<STR>"
-            elif kind == _NUM:
-                tok = "<NUM>"
-            else:
-                tok = word
-            h = cache.get(tok)
-            if h is None:
-                h = cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-32-le", "surrogatepass"), seed)
-            hashes[i] = h
-            spans[i, 0] = start
-            spans[i, 1] = end
-        return Tokens(hashes, spans[:, 0].copy(), spans[:, 1].copy())
+        if len(cache) > _HASH_CACHE_LIMIT:
+            cache.clear()
+        for tok in set(texts).difference(cache):
+            cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-32-le", "surrogatepass"), self.seed)
+        n = len(lexemes)
+        hashes = np.fromiter(map(cache.__getitem__, texts), np.uint64, n)
+        starts = np.fromiter(map(itemgetter(2), lexemes), np.int32, n)
+        ends = np.fromiter(map(itemgetter(3), lexemes), np.int32, n)
+        return Tokens(hashes, starts, ends)
 
 
-def _lex(text: str, spec: _LangSpec, start: int, end: int) -> Iterator[_Lexeme]:
-    """Raw lexemes of ``text[start:end]`` (words not yet classified)."""
+_HASH_CACHE_LIMIT = 1 << 20
+"""Distinct token texts whose hashes a featurizer keeps (raw identifiers are unbounded)."""
+
+
+def _lex(text: str, spec: _LangSpec, start: int, end: int) -> list[_Lexeme]:
+    """Lexemes of ``text[start:end]``: words classified, comments and whitespace skipped.
+
+    The second field is the token text for everything but identifiers, which
+    carry their name (normalised later, per scheme).
+    """
+    out: list[_Lexeme] = []
+    append = out.append
+    keywords, dropped = spec.keywords, spec.dropped
     for m in spec.regex.finditer(text, start, end):
         group = m.lastgroup
-        if group == "ws" or group == "com":
-            continue
-        s, e = m.span()
         if group == "word":
-            yield _WORD, m.group(), s, e
+            word = m.group()
+            append((_KW if word in keywords else _ID, word, m.start(), m.end()))
+        elif group == "op" or group == "other":
+            word = m.group()
+            if word not in dropped:
+                append((_OP, word, m.start(), m.end()))
         elif group == "str":
-            yield _STR, "", s, e
+            append((_STR, "<STR>", m.start(), m.end()))
         elif group == "num":
-            yield _NUM, "", s, e
+            append((_NUM, "<NUM>", m.start(), m.end()))
         elif group == "tq":
-            yield _TRIPLE, '"""', s, e
+            append((_TRIPLE, '"""', m.start(), m.end()))
         elif group == "pp":
-            yield _OP, "#" + m.group()[1:].strip(), s, e
-        else:
-            yield _OP, m.group(), s, e
+            append((_OP, "#" + m.group()[1:].strip(), m.start(), m.end()))
+    return out
 
 
-def _identifier_texts(lexemes: list[_Lexeme], spec: _LangSpec, scheme: str) -> dict[int, str]:
-    """Token text for each identifier lexeme (by index) under ``scheme``."""
-    ids = [i for i, lx in enumerate(lexemes) if lx[0] == _ID]
+def _token_texts(lexemes: list[_Lexeme], spec: _LangSpec, scheme: str) -> list[str]:
+    """The text to hash for each lexeme under ``scheme``."""
     if scheme == "raw":
-        return {i: lexemes[i][1] for i in ids}
+        return [word for _, word, _, _ in lexemes]
     if scheme == "collapse":
-        return dict.fromkeys(ids, "<ID>")
+        return ["<ID>" if kind == _ID else word for kind, word, _, _ in lexemes]
     if scheme == "ordinal":
         order: dict[str, str] = {}
-        return {i: order.setdefault(lexemes[i][1], f"<ID{len(order)}>") for i in ids}
-    # keep_api
-    n = len(lexemes)
-
-    def text_at(j: int) -> str:
-        return lexemes[j][1] if 0 <= j < n and lexemes[j][0] in (_KW, _OP, _ID) else ""
-
-    defined = set()
-    for i in ids:
-        prev, nxt = text_at(i - 1), text_at(i + 1)
-        if prev in _DEF_WORDS or nxt in ("=", ":=") or (nxt == "(" and i > 0 and lexemes[i - 1][0] == _ID):
-            defined.add(lexemes[i][1])
-    out: dict[int, str] = {}
-    for i in ids:
-        word = lexemes[i][1]
-        api = text_at(i - 1) in _ATTR_OPS or text_at(i + 1) in ("(", "!") or word in spec.builtins
-        out[i] = word if api and word not in defined else "<ID>"
+        return [order.setdefault(word, f"<ID{len(order)}>") if kind == _ID else word for kind, word, _, _ in lexemes]
+    # keep_api: decided from the neighbouring tokens only, never from what the
+    # rest of the text defines, so an excerpt and its source agree.
+    out: list[str] = []
+    for i, (kind, word, _, _) in enumerate(lexemes):
+        if kind == _ID:
+            prev = lexemes[i - 1][1] if i > 0 else ""
+            receiver = lexemes[i - 2][1] if i > 1 else ""
+            attribute = prev in _ATTR_OPS and receiver not in _SELF_WORDS
+            word = word if attribute or word in spec.builtins else "<ID>"
+        out.append(word)
     return out
 
 
