@@ -20,8 +20,8 @@ from dedupblock.featurize.route import Router
 from dedupblock.featurize.tokens import Tokens
 from dedupblock.params import IndexParams
 from dedupblock.readers import Record
-from dedupblock.sketch import Sketcher
-from dedupblock.store import VIEWS, IndexWriter, ViewData
+from dedupblock.sketch import VIEWS, Sketcher
+from dedupblock.store import IndexWriter, ViewData
 from dedupblock.verify import sorted_shingles
 
 BATCH_DOCS = 256
@@ -62,6 +62,30 @@ def document_meta(rec: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+class DocumentFrequency:
+    """Counts in how many documents each shingle occurs, per view, to find boilerplate.
+
+    Per-document unique shingles are kept as sorted runs and merged at the
+    end: memory is 8 bytes per distinct (document, shingle) pair.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[str, list[np.ndarray]] = {}
+
+    def add(self, view: str, sorted_hashes: np.ndarray) -> None:
+        if sorted_hashes.shape[0]:
+            keep = np.ones(sorted_hashes.shape[0], dtype=bool)
+            keep[1:] = sorted_hashes[1:] != sorted_hashes[:-1]
+            self.runs.setdefault(view, []).append(sorted_hashes[keep])
+
+    def common(self, min_df: int) -> dict[str, np.ndarray]:
+        out = {}
+        for view, runs in self.runs.items():
+            values, counts = np.unique(np.concatenate(runs), return_counts=True)
+            out[view] = values[counts >= min_df]
+        return out
+
+
 def sketch_documents(router: Router, sketcher: Sketcher, batch: list[dict[str, Any]]
                      ) -> list[dict[str, tuple[ViewData, np.ndarray]]]:
     """Per document of ``batch``: ``{view: (verification data, band keys)}``."""
@@ -75,10 +99,10 @@ def sketch_documents(router: Router, sketcher: Sketcher, batch: list[dict[str, A
         offsets = np.zeros(len(toks) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in toks], out=offsets[1:])
         hashes = np.concatenate([t.hashes for t in toks])
-        sh_off, sh, win_off, keys = sketcher.sketch_batch(hashes, offsets, VIEWS[view])
+        sh_off, sh, win_off, keys = sketcher.sketch_batch(hashes, offsets, view)
         for j, i in enumerate(members):
             srt, pos = sorted_shingles(sh[sh_off[j]:sh_off[j + 1]])
-            data = ViewData(srt, pos, toks[j].starts, toks[j].ends)
+            data = ViewData(srt, pos, toks[j].starts, toks[j].ends, toks[j].raw)
             out[i][view] = (data, keys[win_off[j]:win_off[j + 1]])
     return out
 
@@ -96,6 +120,7 @@ def build(records: Iterable[Record | dict[str, Any]], out: str, params: IndexPar
     params = IndexParams(**{**params.__dict__, "featurizers": router.versions()})
     sketcher = Sketcher(params)
     writer = IndexWriter(out, params, overwrite=overwrite)
+    df = DocumentFrequency()
     summary = BuildSummary()
     try:
         for rbatch in _batches(records, BATCH_DOCS):
@@ -110,13 +135,17 @@ def build(records: Iterable[Record | dict[str, Any]], out: str, params: IndexPar
                     where = f"line {line}: " if line else ""
                     raise InputError(f"{where}duplicate id {rec['id']!r}; ids must be unique in an index")
                 writer.add(document_meta(rec), views)
+                for view, (data, _keys) in views.items():
+                    df.add(view, data.sorted_hashes)
                 summary.docs += 1
                 summary.chars += len(rec["text"])
                 for v in views:
                     summary.by_view[v] = summary.by_view.get(v, 0) + 1
             if progress is not None:
                 progress(len(batch))
-        state = writer.commit()
+        common = df.common(params.common_df)
+        state = writer.commit(common)
+        summary.extra["common_shingles"] = {v: int(c.shape[0]) for v, c in common.items()}
     except BaseException:
         writer.abort()
         raise

@@ -17,9 +17,9 @@ from dedupblock.featurize.tokens import Tokens
 from dedupblock.policy import Policy
 from dedupblock.postings import lookup
 from dedupblock.sketch import Sketcher
-from dedupblock.store import VIEWS, IndexReader
+from dedupblock.store import IndexReader
 from dedupblock.verdict import Match, Span, Verdict
-from dedupblock.verify import match_positions, regions
+from dedupblock.verify import match_positions, parameter_agreement, regions
 
 #: documents taken per band key; a key shared by more is boilerplate
 MAX_POSTINGS = 256
@@ -50,7 +50,6 @@ class Blocker:
         # lines up with some index window to within a quarter window.
         half = self.params.stride // 2
         self.query_stride = half if half >= 1 and self.params.window % half == 0 else self.params.stride
-        self.max_gap = 2 * self.params.shingle + 2
         self._hits = np.empty(HIT_BUFFER, dtype=np.uint32)
 
     # -- public API ---------------------------------------------------------
@@ -80,7 +79,7 @@ class Blocker:
     # -- internals ----------------------------------------------------------
     def candidates(self, view: str, token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(candidate doc numbers, most LSH hits first; the query's shingles)``."""
-        sk = self.sketcher.sketch(token_hashes, VIEWS[view], stride=self.query_stride)
+        sk = self.sketcher.sketch(token_hashes, view, stride=self.query_stride)
         return self._candidates_from_keys(sk.keys.ravel()), sk.shingles
 
     def _candidates_from_keys(self, qkeys: np.ndarray) -> np.ndarray:
@@ -100,14 +99,15 @@ class Blocker:
         if len(tokens) == 0:
             return []
         docs, q_sh = self.candidates(view, tokens.hashes)
-        k = self.params.shingle
+        k = self.params.shingle_for(view)
+        max_gap = 2 * k + 2  # two nearby edits break up to 2k shingles
         out = []
         for docno in docs.tolist():
             vd = self.index.view(docno, view)
             if vd is None:
                 continue
             pos = match_positions(q_sh, vd.sorted_hashes, vd.positions)
-            regs = regions(pos, k, self.max_gap, 3)
+            regs = regions(pos, k, max_gap, 3)
             if regs.shape[0] == 0:
                 continue
             spans: list[Span] = []
@@ -117,16 +117,32 @@ class Blocker:
                 s_last_tok = min(sl + k - 1, ns - 1)
                 q_len, s_len = q_last_tok - qf + 1, s_last_tok - sf + 1
                 cq, cs = min(cq, q_len), min(cs, s_len)
+                # Repetitive material (tables of literals, runs of similar
+                # lines) and boilerplate (shingles common to many protected
+                # documents) are weak evidence however long: count distinct,
+                # uncommon matched shingles.
+                matched = q_sh[qf:ql + 1][pos[qf:ql + 1] >= 0]
+                common = self.index.common.get(view)
+                if common is not None and common.shape[0]:
+                    at = np.minimum(np.searchsorted(common, matched), common.shape[0] - 1)
+                    matched = matched[common[at] != matched]
+                distinct = int(np.unique(matched).shape[0])
+                agreement = None
+                if tokens.raw is not None and vd.raw is not None:
+                    support, params = parameter_agreement(tokens.hashes, tokens.raw, vd.raw, pos, qf, ql, k)
+                    agreement = support / params if params >= 3 else 1.0
                 spans.append(Span(
                     output=(int(tokens.starts[qf]), int(tokens.ends[q_last_tok])),
                     source=(int(vd.starts[sf]), int(vd.ends[s_last_tok])),
                     similarity=(cq + cs) / (q_len + s_len),
                     containment=cq / q_len,
                     tokens=q_len,
-                    exact_run=min(longest, q_len),
+                    exact_run=min(longest, q_len, distinct + k - 1),
                     output_tokens=nq,
+                    distinct=distinct,
+                    agreement=agreement,
                 ))
-            rules = [self.policy.rule(sp) for sp in spans]
+            rules = [self.policy.rule(sp, view, k) for sp in spans]
             fired = [(sp, r) for sp, r in zip(spans, rules) if r]
             if fired:  # every firing region is reported, for redaction and attribution
                 fired.sort(key=lambda x: x[0].output)

@@ -23,13 +23,17 @@ def policy_options(fn: Any) -> Any:
                      show_default=True, help="Shortest matched span (characters of the output) that can fire."),
         click.option("--min-exact-tokens", type=click.IntRange(0), default=defaults.min_exact_tokens,
                      show_default=True, help="Exactly copied run (tokens) that fires regardless of edits elsewhere."),
+        click.option("--code-min-exact-tokens", type=click.IntRange(0), default=defaults.code_min_exact_tokens,
+                     show_default=True, help="The same in the code view (identifier-normalised code tokens)."),
+        click.option("--code-min-agreement", type=click.FloatRange(0, 1), default=defaults.code_min_agreement,
+                     show_default=True, help="Code view: how consistently identifiers/literals must correspond."),
     ]):
         fn = opt(fn)
     return fn
 
 
-def make_policy(threshold: float, min_match_chars: int, min_exact_tokens: int) -> Policy:
-    return Policy(threshold=threshold, min_match_chars=min_match_chars, min_exact_tokens=min_exact_tokens)
+def make_policy(**knobs: Any) -> Policy:
+    return Policy(**knobs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

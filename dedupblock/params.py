@@ -21,7 +21,9 @@ FORMAT_VERSION = 1
 class IndexParams:
     """Sketching parameters of an index.
 
-    ``shingle``: tokens per shingle (k).  ``window`` / ``stride``: shingles per
+    ``shingle`` / ``code_shingle``: tokens per shingle (k) in the text and the
+    code view (code tokens are denser and, with identifiers collapsed, far
+    less distinctive: docs/code-normalisation.md).  ``window`` / ``stride``: shingles per
     MinHash window and the step between windows (``window % stride == 0``).
     ``num_perm``: signature length.  ``threshold``: Jaccard similarity of two
     windows at which LSH should start reporting them; ``bands`` x ``rows`` are
@@ -29,6 +31,7 @@ class IndexParams:
     """
 
     shingle: int = 5
+    code_shingle: int = 8
     window: int = 32
     stride: int = 8
     num_perm: int = 64
@@ -36,11 +39,14 @@ class IndexParams:
     bands: int = 0
     rows: int = 0
     seed: int = 1
+    #: a shingle found in at least this many documents is boilerplate: it is
+    #: never evidence of copying (MOSS's -m, Dolos' fingerprint filter)
+    common_df: int = 40
     featurizers: dict[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if self.shingle < 1:
+        if self.shingle < 1 or self.code_shingle < 1:
             raise ValueError("shingle size must be >= 1")
         if self.stride < 1 or self.window < self.stride or self.window % self.stride:
             raise ValueError("window must be a positive multiple of stride")
@@ -50,6 +56,9 @@ class IndexParams:
             object.__setattr__(self, "rows", r)
         if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+
+    def shingle_for(self, view: str) -> int:
+        return self.code_shingle if view == "code" else self.shingle
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()

@@ -23,6 +23,14 @@ class Policy:
       makes up at least ``near_copy_fraction`` of the output's tokens or is at
       least ``near_copy_chars`` long: a lightly edited copy.
 
+    In the ``code`` view (identifiers and literals normalised) a run is only
+    evidence if the parameters correspond as a consistent renaming
+    (``span.agreement >= code_min_agreement``, see
+    :func:`dedupblock.verify.parameter_agreement`) and is counted in code
+    tokens (``code_min_exact_tokens``; a string literal is one token); a near
+    copy there must also hold that many tokens of distinct material and, when
+    it is not most of the output, five times as many.
+
     Shared runs shorter than that are idioms, licence lines and boilerplate;
     the defaults are in the spirit of GitHub Copilot's public-code filter
     (about 150 characters / 65 lexemes) and were chosen on the development set
@@ -35,6 +43,8 @@ class Policy:
     min_exact_tokens: int = 25
     near_copy_fraction: float = 0.5
     near_copy_chars: int = 600
+    code_min_exact_tokens: int = 28
+    code_min_agreement: float = 0.4
     mode: str = "block"
     #: documents verified per view and query (most LSH hits first)
     max_candidates: int = 24
@@ -42,23 +52,39 @@ class Policy:
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
+        if not 0.0 <= self.code_min_agreement <= 1.0:
+            raise ValueError(f"code_min_agreement must be in [0, 1], got {self.code_min_agreement}")
         if not 0.0 <= self.near_copy_fraction <= 1.0:
             raise ValueError(f"near_copy_fraction must be in [0, 1], got {self.near_copy_fraction}")
-        if min(self.min_match_chars, self.min_exact_tokens, self.near_copy_chars) < 0:
+        if min(self.min_match_chars, self.min_exact_tokens, self.near_copy_chars, self.code_min_exact_tokens) < 0:
             raise ValueError("minimum match lengths must be >= 0")
         if self.max_candidates < 1:
             raise ValueError("max_candidates must be >= 1")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
 
-    def rule(self, span: Span) -> str | None:
-        """The rule that ``span`` fires (``"exact_run"``, ``"near_copy"``) or ``None``."""
+    def rule(self, span: Span, view: str = "text", shingle: int = 5) -> str | None:
+        """The rule that ``span`` fires (``"exact_run"``, ``"near_copy"``) or ``None``.
+
+        ``shingle`` is the view's shingle size (distinct shingles -> tokens).
+        """
         chars = span.output[1] - span.output[0]
         if chars < self.min_match_chars:
             return None
+        near = span.similarity >= self.threshold
+        if view == "code":
+            if span.agreement is not None and span.agreement < self.code_min_agreement:
+                return None
+            need = self.code_min_exact_tokens
+            if span.exact_run >= need:
+                return "exact_run"
+            material = span.distinct + shingle - 1
+            if near and span.tokens >= need and material >= need and (
+                    span.tokens >= self.near_copy_fraction * span.output_tokens or span.tokens >= 5 * need):
+                return "near_copy"
+            return None
         if span.exact_run >= self.min_exact_tokens:
             return "exact_run"
-        if span.similarity >= self.threshold and (
-                span.tokens >= self.near_copy_fraction * span.output_tokens or chars >= self.near_copy_chars):
+        if near and (span.tokens >= self.near_copy_fraction * span.output_tokens or chars >= self.near_copy_chars):
             return "near_copy"
         return None

@@ -63,7 +63,9 @@ class Sketch:
     keys: np.ndarray  # uint64[nw, bands]
 
 
-#: Band seeds of view ``v`` are ``v * VIEW_SEED_STRIDE + band``: disjoint key spaces.
+#: Views and their numbers; band seeds of view ``v`` are ``v * VIEW_SEED_STRIDE + band``,
+#: so the views' key spaces are disjoint.
+VIEWS: dict[str, int] = {"text": 0, "code": 1}
 VIEW_SEED_STRIDE = 1 << 16
 
 
@@ -73,30 +75,30 @@ class Sketcher:
         self.a, self.b = permutations(params.num_perm, params.seed)
         self.shingle_seed = np.uint64(params.seed)
 
-    def shingles(self, token_hashes: np.ndarray) -> np.ndarray:
-        return shingles(token_hashes, self.params.shingle, self.shingle_seed)
+    def shingles(self, token_hashes: np.ndarray, view: str = "text") -> np.ndarray:
+        return shingles(token_hashes, self.params.shingle_for(view), self.shingle_seed)
 
-    def sketch(self, token_hashes: np.ndarray, view_id: int, stride: int | None = None) -> Sketch:
+    def sketch(self, token_hashes: np.ndarray, view: str, stride: int | None = None) -> Sketch:
         """Shingles, windows and band keys of one token sequence (single-threaded).
 
         ``stride`` overrides the window step, for queries that want a denser
         cover than the index (it must divide the window).
         """
         p = self.params
-        sh = self.shingles(token_hashes)
+        sh = self.shingles(token_hashes, view)
         starts, sigs = window_signatures(sh, p.window, stride or p.stride, self.a, self.b)
-        return Sketch(sh, starts, band_keys_serial(sigs, p.bands, p.rows, view_id * VIEW_SEED_STRIDE))
+        return Sketch(sh, starts, band_keys_serial(sigs, p.bands, p.rows, VIEWS[view] * VIEW_SEED_STRIDE))
 
-    def sketch_batch(self, token_hashes: np.ndarray, offsets: np.ndarray, view_id: int
+    def sketch_batch(self, token_hashes: np.ndarray, offsets: np.ndarray, view: str
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Many documents at once, in parallel.
 
         Returns ``(sh_offsets, shingles, win_offsets, keys[nw, bands])``.
         """
         p = self.params
-        sh_off, sh = shingles_batch(token_hashes, offsets.astype(np.int64), p.shingle, self.shingle_seed)
+        sh_off, sh = shingles_batch(token_hashes, offsets.astype(np.int64), p.shingle_for(view), self.shingle_seed)
         win_off, _starts, sigs = window_signatures_batch(sh, sh_off, p.window, p.stride, self.a, self.b)
-        return sh_off, sh, win_off, band_keys(sigs, p.bands, p.rows, view_id * VIEW_SEED_STRIDE)
+        return sh_off, sh, win_off, band_keys(sigs, p.bands, p.rows, VIEWS[view] * VIEW_SEED_STRIDE)
 
 
 __all__ = ["Sketch", "Sketcher", "shingles", "shingles_batch"]

@@ -12,6 +12,8 @@ Keys (all in the main database):
                             sorted shingle hashes, their positions, token spans
 ``seg/<s>/keys|docs|dirs``  LSH postings segment ``s`` (:mod:`postings`)
 ``tomb/<n>``                document ``n`` was removed (never matched again)
+``common/<v>``              sorted shingle hashes of view ``v`` found in at least
+                            ``common_df`` documents (boilerplate, not evidence)
 ==========================  ==================================================
 
 Readers map the file and hand numba zero-copy views of the arrays (LMDB
@@ -43,12 +45,12 @@ import numpy as np
 from dedupblock.errors import BadIndexError, InputError, StorageError
 from dedupblock.params import IndexParams
 from dedupblock.postings import Segment
+from dedupblock.sketch import VIEWS
 
 DATA_FILE = "data.mdb"
 DEFAULT_MAP_SIZE = 1 << 40  # address space only; the file grows as needed
-_HEADER = struct.Struct("<QQ")  # shingles, tokens
+_HEADER = struct.Struct("<QQQ")  # shingles, tokens, has raw token hashes
 
-VIEWS: dict[str, int] = {"text": 0, "code": 1}
 
 
 def _docno(n: int) -> bytes:
@@ -63,36 +65,47 @@ class ViewData:
     positions: np.ndarray  # uint32[m]: shingle index of sorted_hashes[i]
     starts: np.ndarray  # int32[n]: token char starts
     ends: np.ndarray  # int32[n]
+    raw: np.ndarray | None = None  # uint64[n]: raw-spelling hashes (code view)
 
     @property
     def nbytes(self) -> int:
-        return int(self.sorted_hashes.nbytes + self.positions.nbytes + self.starts.nbytes + self.ends.nbytes)
+        return int(self.sorted_hashes.nbytes + self.positions.nbytes + self.starts.nbytes + self.ends.nbytes
+                   + (0 if self.raw is None else self.raw.nbytes))
 
     def encode(self) -> bytes:
         m, n = self.sorted_hashes.shape[0], self.starts.shape[0]
-        return b"".join((
-            _HEADER.pack(m, n),
+        parts = [
+            _HEADER.pack(m, n, self.raw is not None),
             self.sorted_hashes.astype("<u8", copy=False).tobytes(),
+        ]
+        if self.raw is not None:  # 8-byte arrays first keeps them aligned
+            parts.append(self.raw.astype("<u8", copy=False).tobytes())
+        parts += [
             self.positions.astype("<u4", copy=False).tobytes(),
             self.starts.astype("<i4", copy=False).tobytes(),
             self.ends.astype("<i4", copy=False).tobytes(),
-        ))
+        ]
+        return b"".join(parts)
 
     @staticmethod
     def decode(buf: memoryview | bytes) -> "ViewData":
-        m, n = _HEADER.unpack_from(buf, 0)
+        m, n, has_raw = _HEADER.unpack_from(buf, 0)
         off = _HEADER.size
-        raw = np.frombuffer(buf, dtype=np.uint8)
-        if raw.ctypes.data % 8:  # LMDB aligns large values only; numba wants aligned arrays
-            raw = raw.copy()
-        sh = raw[off:off + 8 * m].view(np.uint64)
+        data = np.frombuffer(buf, dtype=np.uint8)
+        if data.ctypes.data % 8:  # LMDB aligns large values only; numba wants aligned arrays
+            data = data.copy()
+        sh = data[off:off + 8 * m].view(np.uint64)
         off += 8 * m
-        pos = raw[off:off + 4 * m].view(np.uint32)
+        raw = None
+        if has_raw:
+            raw = data[off:off + 8 * n].view(np.uint64)
+            off += 8 * n
+        pos = data[off:off + 4 * m].view(np.uint32)
         off += 4 * m
-        starts = raw[off:off + 4 * n].view(np.int32)
+        starts = data[off:off + 4 * n].view(np.int32)
         off += 4 * n
-        ends = raw[off:off + 4 * n].view(np.int32)
-        return ViewData(sh, pos, starts, ends)
+        ends = data[off:off + 4 * n].view(np.int32)
+        return ViewData(sh, pos, starts, ends, raw)
 
 
 def _storage_error(exc: BaseException, path: Path) -> StorageError:
@@ -236,8 +249,8 @@ class IndexWriter:
             raise _storage_error(exc, self.path) from None
         self._staging.puts.clear()
 
-    def commit(self) -> dict[str, Any]:
-        """Write postings and state, sync, and rename the index into place."""
+    def commit(self, common: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """Write postings, boilerplate shingles and state, sync, and rename the index into place."""
         self.flush()
         st = self._staging
         seg = st.segment()
@@ -256,6 +269,8 @@ class IndexWriter:
         try:
             with self.env.begin(write=True) as txn:
                 _put_segment(txn, 0, seg)
+                for view, hashes in (common or {}).items():
+                    txn.put(b"common/" + view.encode(), np.ascontiguousarray(hashes, dtype=np.uint64).tobytes())
                 txn.put(b"meta/params", self.params.to_json())
                 txn.put(b"meta/state", json.dumps(state).encode())
             self.env.sync(True)
@@ -599,6 +614,11 @@ class IndexReader:
                         break
                     tomb.add(struct.unpack(">I", k[5:9])[0])
         self.tombstones = frozenset(tomb)
+        self.common: dict[str, np.ndarray] = {}
+        for view in VIEWS:
+            buf = txn.get(b"common/" + view.encode())
+            arr = np.zeros(0, np.uint64) if buf is None else np.frombuffer(buf, dtype=np.uint64)
+            self.common[view] = arr.copy() if arr.ctypes.data % 8 else arr
         self._txn = txn
         self._meta_cache: dict[int, dict[str, Any]] = {}
 

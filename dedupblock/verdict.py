@@ -17,11 +17,15 @@ class Span:
     tokens: int  # tokens of the output in the region
     exact_run: int = 0  # longest run of tokens copied exactly
     output_tokens: int = 0  # tokens of the whole output (or stream so far)
+    distinct: int = 0  # distinct matched shingles in the region
+    #: code view: how consistently the parameters (identifiers, literals) correspond
+    agreement: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"output": list(self.output), "source": list(self.source),
                 "similarity": round(self.similarity, 4), "containment": round(self.containment, 4),
-                "tokens": self.tokens, "exact_run": self.exact_run}
+                "tokens": self.tokens, "exact_run": self.exact_run,
+                **({} if self.agreement is None else {"agreement": round(self.agreement, 4)})}
 
 
 @dataclass

@@ -202,3 +202,59 @@ def sorted_shingles(sh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(hashes sorted, positions)``: the per-document verification structure."""
     order = np.argsort(sh, kind="stable")
     return np.ascontiguousarray(sh[order]), order.astype(np.uint32)
+
+
+@njit(cache=True, nogil=True)
+def parameter_agreement(q_norm, q_raw, s_raw, pos, qf, ql, k):
+    """How well the normalised tokens of a code region agree as a *renaming*.
+
+    Baker's parameterized matching: two code fragments are copies up to
+    renaming when their normalised tokens agree and their parameters
+    (identifiers, literals: tokens whose raw spelling differs from the
+    normalised one) correspond one-to-one, consistently.  A structural
+    coincidence (two tables of string literals, two runs of similar assert
+    lines) passes the first test but gives the second no support.  Walking
+    the aligned tokens of matched shingles ``qf..ql``:
+
+    * a parameter spelled the same on both sides supports the match;
+    * a parameter pair seen before, consistently in both directions, supports it;
+    * a new consistent pair is neutral (each rename must appear once);
+    * a pair contradicting an earlier one counts against it.
+
+    Returns ``(support, parameters)``: the score is ``support / parameters``.
+    """
+    n_q = q_raw.shape[0]
+    n_s = s_raw.shape[0]
+    fwd = dict()
+    bwd = dict()
+    seen_q = -1
+    support = 0
+    params = 0
+    for i in range(qf, ql + 1):
+        p = pos[i]
+        if p < 0:
+            continue
+        for j in range(k):
+            t = i + j
+            u = p + j
+            if t <= seen_q or t >= n_q or u >= n_s:
+                continue
+            seen_q = t
+            a = q_raw[t]
+            if a == q_norm[t]:
+                continue  # not a parameter: keyword, operator, kept name
+            b = s_raw[u]
+            params += 1
+            if a == b:
+                support += 1
+                fwd[a] = b
+                bwd[b] = a
+            elif a in fwd:
+                if fwd[a] == b and bwd.get(b, a) == a:
+                    support += 1
+            elif b in bwd:
+                pass  # b already renamed from another name: inconsistent
+            else:
+                fwd[a] = b
+                bwd[b] = a
+    return support, params

@@ -318,7 +318,7 @@ class CodeFeaturizer:
             lexemes = self._tree_sitter_lexemes(text, spec)
         if lexemes is None:
             lexemes = _lex(text, spec, 0, len(text))
-        return self._emit(lexemes, spec)
+        return self._emit(lexemes, spec, text)
 
     # -- tree-sitter path --
 
@@ -385,20 +385,26 @@ class CodeFeaturizer:
 
     # -- emission --
 
-    def _emit(self, lexemes: list[_Lexeme], spec: _LangSpec) -> Tokens:
+    def _emit(self, lexemes: list[_Lexeme], spec: _LangSpec, text: str) -> Tokens:
         if not lexemes:
             return Tokens.empty()
         texts = _token_texts(lexemes, spec, self.scheme)
+        # The raw spelling of every normalised token (identifier, literal):
+        # verification uses it to tell a consistent renaming from a
+        # coincidence of structure (dedupblock.verify.parameter_agreement).
+        raws = [text[s:e] if t != w or k in (_STR, _NUM) else t
+                for t, (k, w, s, e) in zip(texts, lexemes)]
         cache = self._hash_cache
         if len(cache) > _HASH_CACHE_LIMIT:
             cache.clear()
-        for tok in set(texts).difference(cache):
+        for tok in set(texts).union(raws).difference(cache):
             cache[tok] = xxhash.xxh64_intdigest(tok.encode("utf-32-le", "surrogatepass"), self.seed)
         n = len(lexemes)
         hashes = np.fromiter(map(cache.__getitem__, texts), np.uint64, n)
+        raw = np.fromiter(map(cache.__getitem__, raws), np.uint64, n)
         starts = np.fromiter(map(itemgetter(2), lexemes), np.int32, n)
         ends = np.fromiter(map(itemgetter(3), lexemes), np.int32, n)
-        return Tokens(hashes, starts, ends)
+        return Tokens(hashes, starts, ends, raw)
 
 
 _HASH_CACHE_LIMIT = 1 << 20

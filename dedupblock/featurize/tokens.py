@@ -21,6 +21,9 @@ class Tokens:
     hashes: np.ndarray  # uint64[n]
     starts: np.ndarray  # int32[n], char offset in the original text
     ends: np.ndarray  # int32[n], exclusive
+    #: uint64[n] hashes of the tokens' raw spelling where a featurizer
+    #: normalised them (code: identifiers, literals); None if it never does
+    raw: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.hashes.shape[0])
@@ -31,16 +34,20 @@ class Tokens:
 
     def shifted(self, offset: int) -> "Tokens":
         """The same tokens with spans moved by ``offset`` characters."""
-        return Tokens(self.hashes, self.starts + np.int32(offset), self.ends + np.int32(offset))
+        return Tokens(self.hashes, self.starts + np.int32(offset), self.ends + np.int32(offset), self.raw)
 
     @staticmethod
     def concat(parts: list["Tokens"]) -> "Tokens":
         if not parts:
             return Tokens.empty()
+        raw = None
+        if any(p.raw is not None for p in parts):
+            raw = np.concatenate([p.hashes if p.raw is None else p.raw for p in parts])
         return Tokens(
             np.concatenate([p.hashes for p in parts]),
             np.concatenate([p.starts for p in parts]),
             np.concatenate([p.ends for p in parts]),
+            raw,
         )
 
 
