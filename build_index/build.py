@@ -116,7 +116,7 @@ def build(records: Iterable[Record | dict[str, Any]], out: str, params: IndexPar
     storage failure; nothing is left at ``out`` in that case.
     """
     t0 = time.perf_counter()
-    router = Router(seed=params.seed)
+    router = Router(seed=params.seed, code_engine=params.code_engine)
     params = IndexParams(**{**params.__dict__, "featurizers": router.versions()})
     sketcher = Sketcher(params)
     writer = IndexWriter(out, params, overwrite=overwrite)

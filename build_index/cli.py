@@ -33,15 +33,17 @@ def sketch_options(fn: Any) -> Any:
         click.option("--bands", type=click.IntRange(0), default=0, help="LSH bands (default: from the threshold)."),
         click.option("--rows", type=click.IntRange(0), default=0, help="Rows per band (default: from the threshold)."),
         click.option("--seed", type=int, default=d.seed, show_default=True, help="Hash seed."),
+        click.option("--code-engine", type=click.Choice(["lexer", "tree-sitter"]), default=d.code_engine,
+                     show_default=True, help="Tokeniser of the code view (docs/code-normalisation.md)."),
+        click.option("--common-df", type=click.IntRange(2), default=d.common_df, show_default=True,
+                     help="Shingles in at least this many documents are boilerplate, never evidence."),
     ]):
         fn = opt(fn)
     return fn
 
 
-def make_params(shingle: int, window: int, stride: int, num_perm: int, lsh_threshold: float, bands: int,
-                rows: int, seed: int) -> IndexParams:
-    return IndexParams(shingle=shingle, window=window, stride=stride, num_perm=num_perm,
-                       threshold=lsh_threshold, bands=bands, rows=rows, seed=seed)
+def make_params(lsh_threshold: float, **knobs: Any) -> IndexParams:
+    return IndexParams(threshold=lsh_threshold, **knobs)
 
 
 INPUT_HELP = ("JSONL corpus ({id, text, lang?, source?, license?}) or a directory of source files "
@@ -151,21 +153,26 @@ def compact(index_path: str) -> None:
 @click.option("--num-perm", type=click.IntRange(16, 1024), default=128, show_default=True,
               help="MinHash permutations per document.")
 @click.option("--shingle", type=click.IntRange(1, 64), default=5, show_default=True, help="Tokens per shingle.")
+@click.option("--code-shingle", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Tokens per shingle in the code view (normalised code tokens).")
 @click.option("--ray-address", default=None, help="Ray cluster to join (default: a local Ray on all cores).")
 @click.option("--work-dir", default=None, help="Stage outputs for resuming (default: OUT.work).")
 @click.option("--memory-mb", type=click.IntRange(16), default=1024, show_default=True,
               help="Local engine: memory for grouping band keys; over it keys are bucketed on disk.")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
+              help="Local engine: featurizing processes (0 = one per core for inputs over 64 MB).")
 @click.option("--max-doc-chars", type=click.IntRange(1), default=MAX_DOC_CHARS, show_default=True,
               help="Refuse documents whose text is longer.")
 @user_errors
 def dedup(input_path: str, out_path: str, max_copies: int, threshold: float, report_path: str | None, engine: str,
-          against: str | None, keep: str, seed: int, num_perm: int, shingle: int, ray_address: str | None,
-          work_dir: str | None, memory_mb: int, max_doc_chars: int) -> None:
+          against: str | None, keep: str, seed: int, num_perm: int, shingle: int, code_shingle: int,
+          ray_address: str | None,
+          work_dir: str | None, memory_mb: int, workers: int, max_doc_chars: int) -> None:
     """Remove near-duplicate documents (MinHash/LSH clusters, exact Jaccard verification)."""
     from build_index.dedup import DedupParams, dedup as run_local
 
     params = DedupParams(threshold=threshold, max_copies=max_copies, keep=keep, num_perm=num_perm, shingle=shingle,
-                         seed=seed, against=against, max_doc_chars=max_doc_chars)
+                         code_shingle=code_shingle, seed=seed, against=against, max_doc_chars=max_doc_chars)
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     if engine == "ray":
         from build_index.dedup_ray import dedup_ray
@@ -174,7 +181,7 @@ def dedup(input_path: str, out_path: str, max_copies: int, threshold: float, rep
                         address=ray_address, log=log)
     else:
         res = run_local(input_path, out_path, params, report_path=report_path, work_dir=work_dir,
-                        memory_mb=memory_mb, log=log)
+                        memory_mb=memory_mb, workers=workers, log=log)
     r = res.report
     click.echo(f"kept {r['docs_out']} of {r['docs_in']} documents: {r['duplicates_removed']} near-duplicates in "
                f"{r['duplicate_clusters']} clusters removed ({r['bytes_removed_duplicates']} bytes)"

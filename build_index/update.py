@@ -20,7 +20,7 @@ def add_documents(records: Iterable[Record | dict[str, Any]], index: str, *, rep
     version is refused.  Returns the updater's summary (added, replaced, state).
     """
     with IndexUpdater(index) as upd:
-        router = Router(seed=upd.params.seed, views=set(upd.params.featurizers))
+        router = Router(seed=upd.params.seed, views=set(upd.params.featurizers), code_engine=upd.params.code_engine)
         upd.params.check_featurizers(router.versions())
         sketcher = Sketcher(upd.params)
         staged: list[tuple[dict[str, Any], dict]] = []

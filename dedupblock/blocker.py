@@ -19,7 +19,7 @@ from dedupblock.postings import lookup
 from dedupblock.sketch import Sketcher
 from dedupblock.store import IndexReader
 from dedupblock.verdict import Match, Span, Verdict
-from dedupblock.verify import match_positions, parameter_agreement, regions
+from dedupblock.verify import parameter_agreement, verify_document
 
 #: documents taken per band key; a key shared by more is boilerplate
 MAX_POSTINGS = 256
@@ -43,7 +43,7 @@ class Blocker:
         self._last_refresh = time.monotonic()
         self.policy = policy or Policy()
         self.params = self.index.params
-        self.router = Router(seed=self.params.seed, views=set(self.params.featurizers))
+        self.router = Router(seed=self.params.seed, views=set(self.params.featurizers), code_engine=self.params.code_engine)
         self.params.check_featurizers(self.router.versions())
         self.sketcher = Sketcher(self.params)
         # Queries use windows at half the index stride: a copied passage then
@@ -101,42 +101,36 @@ class Blocker:
         docs, q_sh = self.candidates(view, tokens.hashes)
         k = self.params.shingle_for(view)
         max_gap = 2 * k + 2  # two nearby edits break up to 2k shingles
+        common = self.index.common[view]
         out = []
         for docno in docs.tolist():
             vd = self.index.view(docno, view)
             if vd is None:
                 continue
-            pos = match_positions(q_sh, vd.sorted_hashes, vd.positions)
-            regs = regions(pos, k, max_gap, 3)
-            if regs.shape[0] == 0:
+            pos, rows = verify_document(q_sh, tokens.starts, tokens.ends, vd.sorted_hashes, vd.positions, k,
+                                        max_gap, self.policy.min_match_chars, common)
+            if rows.shape[0] == 0:
                 continue
-            spans: list[Span] = []
             nq, ns = len(tokens), int(vd.starts.shape[0])
-            for qf, ql, sf, sl, _hits, cq, cs, longest in regs.tolist():
-                q_last_tok = min(ql + k - 1, nq - 1)
+            spans: list[Span] = []
+            for qf, ql, sf, sl, _hits, cq, cs, longest, q_last_tok, out_start, out_end, distinct in rows.tolist():
                 s_last_tok = min(sl + k - 1, ns - 1)
                 q_len, s_len = q_last_tok - qf + 1, s_last_tok - sf + 1
                 cq, cs = min(cq, q_len), min(cs, s_len)
-                # Repetitive material (tables of literals, runs of similar
-                # lines) and boilerplate (shingles common to many protected
-                # documents) are weak evidence however long: count distinct,
-                # uncommon matched shingles.
-                matched = q_sh[qf:ql + 1][pos[qf:ql + 1] >= 0]
-                common = self.index.common.get(view)
-                if common is not None and common.shape[0]:
-                    at = np.minimum(np.searchsorted(common, matched), common.shape[0] - 1)
-                    matched = matched[common[at] != matched]
-                distinct = int(np.unique(matched).shape[0])
                 agreement = None
                 if tokens.raw is not None and vd.raw is not None:
                     support, params = parameter_agreement(tokens.hashes, tokens.raw, vd.raw, pos, qf, ql, k)
                     agreement = support / params if params >= 3 else 1.0
                 spans.append(Span(
-                    output=(int(tokens.starts[qf]), int(tokens.ends[q_last_tok])),
+                    output=(out_start, out_end),
                     source=(int(vd.starts[sf]), int(vd.ends[s_last_tok])),
                     similarity=(cq + cs) / (q_len + s_len),
                     containment=cq / q_len,
                     tokens=q_len,
+                    # Repetitive material (tables of literals, runs of similar
+                    # lines) and boilerplate (shingles common to many protected
+                    # documents) are weak evidence however long: only distinct,
+                    # uncommon matched shingles count.
                     exact_run=min(longest, q_len, distinct + k - 1),
                     output_tokens=nq,
                     distinct=distinct,

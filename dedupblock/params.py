@@ -32,6 +32,8 @@ class IndexParams:
 
     shingle: int = 5
     code_shingle: int = 8
+    #: how the code view tokenises: "lexer" (default) or "tree-sitter" (docs/code-normalisation.md)
+    code_engine: str = "lexer"
     window: int = 32
     stride: int = 8
     num_perm: int = 64
@@ -48,6 +50,8 @@ class IndexParams:
     def __post_init__(self) -> None:
         if self.shingle < 1 or self.code_shingle < 1:
             raise ValueError("shingle size must be >= 1")
+        if self.code_engine not in ("lexer", "tree-sitter"):
+            raise ValueError(f"code engine must be 'lexer' or 'tree-sitter', got {self.code_engine!r}")
         if self.stride < 1 or self.window < self.stride or self.window % self.stride:
             raise ValueError("window must be a positive multiple of stride")
         if self.bands <= 0 or self.rows <= 0:

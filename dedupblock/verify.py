@@ -258,3 +258,71 @@ def parameter_agreement(q_norm, q_raw, s_raw, pos, qf, ql, k):
                 fwd[a] = b
                 bwd[b] = a
     return support, params
+
+
+@njit(cache=True, nogil=True)
+def distinct_evidence(q_sh, pos, qf, ql, common):
+    """Distinct matched shingles of region ``qf..ql`` that are not boilerplate.
+
+    ``common`` is the index's sorted array of shingles found in many
+    documents; repeated and common shingles are no evidence of copying.
+    """
+    buf = np.empty(ql - qf + 1, dtype=np.uint64)
+    n = 0
+    nc = common.shape[0]
+    for i in range(qf, ql + 1):
+        if pos[i] < 0:
+            continue
+        x = q_sh[i]
+        if nc:
+            j = _lower_bound(common, 0, nc, x)
+            if j < nc and common[j] == x:
+                continue
+        buf[n] = x
+        n += 1
+    if n == 0:
+        return 0
+    b = np.sort(buf[:n])
+    d = 1
+    for i in range(1, n):
+        if b[i] != b[i - 1]:
+            d += 1
+    return d
+
+
+@njit(cache=True, nogil=True)
+def verify_document(q_sh, q_starts, q_ends, d_sorted, d_pos, k, max_gap, min_chars, common):
+    """Align a query against one document and measure every region that may fire.
+
+    One call per candidate (the per-call overhead of several small kernels
+    was most of the cost of a check).  Returns ``(pos, rows)``: the alignment
+    and, for regions spanning at least ``min_chars`` characters of the output
+    plus the region with most hits, rows of :func:`regions` extended with
+    ``[q_last_token, out_start, out_end, distinct]``.
+    """
+    pos = match_positions(q_sh, d_sorted, d_pos)
+    regs = regions(pos, k, max_gap, 3)
+    r = regs.shape[0]
+    out = np.empty((r, 12), dtype=np.int64)
+    if r == 0:
+        return pos, out
+    nq = q_starts.shape[0]
+    top = 0
+    for i in range(r):
+        if regs[i, 4] > regs[top, 4]:
+            top = i
+    n = 0
+    for i in range(r):
+        ql_tok = min(regs[i, 1] + k - 1, nq - 1)
+        start = q_starts[regs[i, 0]]
+        end = q_ends[ql_tok]
+        if end - start < min_chars and i != top:
+            continue
+        for c in range(8):
+            out[n, c] = regs[i, c]
+        out[n, 8] = ql_tok
+        out[n, 9] = start
+        out[n, 10] = end
+        out[n, 11] = distinct_evidence(q_sh, pos, regs[i, 0], regs[i, 1], common)
+        n += 1
+    return pos, out[:n]

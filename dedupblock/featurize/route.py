@@ -25,14 +25,15 @@ _NOT_CODE = {"text", "prose", "markdown", "md", "plain", "plaintext", "txt"}
 class Router:
     """Featurizes documents (for the index) and outputs (for checks) per view."""
 
-    def __init__(self, seed: int = 0, views: set[str] | None = None) -> None:
+    def __init__(self, seed: int = 0, views: set[str] | None = None, code_engine: str = "lexer") -> None:
         self.enabled = set(ALL_VIEWS) if views is None else set(views) & set(ALL_VIEWS)
         self.text = TextFeaturizer(seed)
-        self.code = CodeFeaturizer(seed)
+        self.code = CodeFeaturizer(seed, engine=code_engine)
 
     def versions(self) -> dict[str, str]:
         """Featurizer versions of the enabled views (stored in and checked against the index)."""
-        have = {"text": self.text.version, "code": self.code.version}
+        code = self.code.version + ("" if self.code.engine == "lexer" else f"+{self.code.engine}")
+        have = {"text": self.text.version, "code": code}
         return {v: have[v] for v in sorted(self.enabled)}
 
     @staticmethod
