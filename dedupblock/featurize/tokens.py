@@ -52,7 +52,11 @@ class Tokens:
 
 
 def codepoints(text: str) -> np.ndarray:
-    """The code points of ``text`` as uint32 (UTF-32-LE view, no copy after encoding)."""
+    """The code points of ``text``: uint8 for ASCII text (a quarter of the memory
+    traffic), uint32 (UTF-32-LE) otherwise.  The kernels read values, not bytes,
+    so both give the same token hashes."""
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
@@ -76,6 +80,13 @@ def _is_ideograph(c):
     )
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _is_word_char(c):
+    if c < 128:
+        return (48 <= c <= 57) or (97 <= c <= 122) or (65 <= c <= 90) or c == 95
+    return not _is_ideograph(c)
+
+
 @njit(cache=True, nogil=True)
 def word_tokens(cp, seed):
     """Split folded code points into ``\\w+`` runs and single punctuation marks.
@@ -97,7 +108,7 @@ def word_tokens(cp, seed):
             continue
         j = i + 1
         if _is_word(c) and not _is_ideograph(c):
-            while j < n and cp[j] > 32 and _is_word(cp[j]) and not _is_ideograph(cp[j]):
+            while j < n and _is_word_char(cp[j]):
                 j += 1
         hashes[t] = token_hash(cp, i, j, seed)
         starts[t] = i
