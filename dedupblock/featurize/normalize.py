@@ -125,6 +125,8 @@ def fold(text: str) -> Folded:
     if pos < len(text):
         parts.append(text[pos:].lower())
     folded = "".join(parts)
+    if not changed:  # every character folded to exactly one: offsets are unchanged
+        return Folded(folded, None)
     counts = np.ones(len(text), dtype=np.int64)
     if changed:
         counts[np.array(changed, dtype=np.int64)] = lengths

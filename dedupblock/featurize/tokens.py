@@ -60,10 +60,15 @@ def codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+#: ASCII character classes: 0 whitespace/control, 1 word (``[0-9A-Za-z_]``), 2 punctuation.
+_ASCII_CLASS = np.array([0 if c <= 32 else 1 if (chr(c).isalnum() or c == 95) else 2 for c in range(128)],
+                        dtype=np.uint8)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _is_word(c):
     if c < 128:
-        return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95
+        return _ASCII_CLASS[c] == 1
     return True
 
 
@@ -83,7 +88,7 @@ def _is_ideograph(c):
 @njit(cache=True, nogil=True, inline="always")
 def _is_word_char(c):
     if c < 128:
-        return (48 <= c <= 57) or (97 <= c <= 122) or (65 <= c <= 90) or c == 95
+        return _ASCII_CLASS[c] == 1
     return not _is_ideograph(c)
 
 
