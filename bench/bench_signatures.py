@@ -106,6 +106,11 @@ class Dedupblock:
         f, a, b, s = self.feat.featurize, self.a, self.b, self.seed
         return [signature(shingles(f(d).hashes, K, s), a, b) for d in docs]
 
+    def fused(self, docs: list[str]) -> list[np.ndarray]:
+        """``Sketcher.text_signature``: tokenise, shingle and MinHash in one numba pass."""
+        ts = self.sketcher.text_signature
+        return [ts(d) for d in docs]
+
     def windowed(self, docs: list[str]) -> list[np.ndarray]:
         f, sk, v = self.feat.featurize, self.sketcher.sketch, self.view
         return [sk(f(d).hashes, v).keys for d in docs]
@@ -253,6 +258,8 @@ def main() -> None:
               f"load {common.load_average()})", flush=True)
 
     print("timing (best of up to 3 runs; 1 thread: CPU time, all threads: wall time):")
+    if hasattr(db128.sketcher, "text_signature"):
+        run("dedupblock 128 perm, whole-doc, fused kernel, 1 thread", lambda: db128.fused(docs))
     run("dedupblock 128 perm, whole-doc signature, 1 thread", lambda: db128.whole(docs))
     run("dedupblock 128 perm, windowed sketch (+band keys), 1 thread", lambda: db128.windowed(docs))
     run("dedupblock 64 perm, whole-doc signature, 1 thread", lambda: db64.whole(docs))

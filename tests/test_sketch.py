@@ -1,0 +1,18 @@
+"""The fused whole-document signature equals the step-by-step pipeline."""
+
+import numpy as np
+import pytest
+
+from dedupblock.featurize.text import TextFeaturizer
+from dedupblock.minhash import signature
+from dedupblock.params import IndexParams
+from dedupblock.sketch import Sketcher
+
+
+@pytest.mark.parametrize("text", ["", "one", "a b", "x y z w", "five tokens in a row here", "Ünïcödé ‘quotes’ ab cd ef",
+                                  "日本語のテキストです。", "Hello, World! " * 50, "Ｆｕｌｌ ｗｉｄｔｈ and ZERO\u200bwidth"])
+def test_fused_signature_equals_pipeline(text: str, sample_records: list[dict]) -> None:
+    sk = Sketcher(IndexParams(num_perm=128))
+    f = TextFeaturizer(sk.params.seed)
+    for t in [text] + [r["text"] for r in sample_records[:4]]:
+        assert np.array_equal(sk.text_signature(t), signature(sk.shingles(f.featurize(t).hashes), sk.a, sk.b))
