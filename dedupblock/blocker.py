@@ -46,10 +46,6 @@ class Blocker:
         self.router = Router(seed=self.params.seed, views=set(self.params.featurizers), code_engine=self.params.code_engine)
         self.params.check_featurizers(self.router.versions())
         self.sketcher = Sketcher(self.params)
-        # Queries use windows at half the index stride: a copied passage then
-        # lines up with some index window to within a quarter window.
-        half = self.params.stride // 2
-        self.query_stride = half if half >= 1 and self.params.window % half == 0 else self.params.stride
         self._hits = np.empty(HIT_BUFFER, dtype=np.uint32)
 
     # -- public API ---------------------------------------------------------
@@ -79,7 +75,7 @@ class Blocker:
     # -- internals ----------------------------------------------------------
     def candidates(self, view: str, token_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(candidate doc numbers, most LSH hits first; the query's shingles)``."""
-        sk = self.sketcher.sketch(token_hashes, view, stride=self.query_stride)
+        sk = self.sketcher.sketch(token_hashes, view)
         return self._candidates_from_keys(sk.keys.ravel()), sk.shingles
 
     def _candidates_from_keys(self, qkeys: np.ndarray) -> np.ndarray:

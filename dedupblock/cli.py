@@ -171,5 +171,38 @@ def info(index_path: str, as_json: bool) -> None:
     click.echo(f"{'featurizers':>16}: " + ", ".join(f"{k}={v}" for k, v in p["featurizers"].items()))
 
 
+@main.command()
+@click.option("--index", "index_path", required=True, help="Index directory built by 'build-index build'.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Worker processes (they share the index through the page cache).")
+@click.option("--upstream", default=None, metavar="URL",
+              help="OpenAI-compatible upstream (e.g. http://127.0.0.1:8001/v1): also serve the filtering proxy.")
+@click.option("--api-key-file", default=None, type=click.Path(dir_okay=False),
+              help="File whose first line is the API key clients must send (else $DEDUPBLOCK_API_KEY; "
+                   "neither = no authentication).")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=1 << 20, show_default=True,
+              help="Largest request body accepted (413 above it).")
+@click.option("--mode", type=click.Choice(["block", "redact", "annotate"]), default="block", show_default=True,
+              help="What the proxy does with a copied output.")
+@click.option("--stream-check-every", type=click.IntRange(0), default=16, show_default=True,
+              help="Characters of a streamed choice between two checks.")
+@click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
+@policy_options
+@user_errors
+def serve(index_path: str, host: str, port: int, workers: int, upstream: str | None, api_key_file: str | None,
+          max_body_bytes: int, mode: str, stream_check_every: int, log_level: str, **policy: Any) -> None:
+    """Serve POST /v1/check, /healthz, /metrics (and the OpenAI-compatible proxy with --upstream)."""
+    from dedupblock.service import ServiceConfig, serve as run
+    from dedupblock.store import IndexReader
+
+    IndexReader(index_path).close()  # refuse a bad index before starting workers
+    cfg = ServiceConfig(index=str(index_path), policy={**policy, "mode": mode}, upstream=upstream,
+                        api_key_file=api_key_file, max_body_bytes=max_body_bytes,
+                        stream_check_every=stream_check_every)
+    run(cfg, host=host, port=port, workers=workers, log_level=log_level)
+
+
 if __name__ == "__main__":
     main()

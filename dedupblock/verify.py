@@ -40,6 +40,18 @@ def _lower_bound(arr, lo, hi, x):
 
 
 @njit(cache=True, nogil=True)
+def _gallop(arr, lo, n, x):
+    """Lower bound of ``x`` in ``arr[lo:n]``, searching outwards from ``lo`` (ascending queries)."""
+    step = 1
+    hi = lo
+    while hi < n and arr[hi] < x:
+        lo = hi + 1
+        hi += step
+        step <<= 1
+    return _lower_bound(arr, lo, min(hi, n), x)
+
+
+@njit(cache=True, nogil=True)
 def match_positions(q_sh, d_sorted, d_pos):
     """For each query shingle, a position of it in the source, or -1.
 
@@ -57,9 +69,16 @@ def match_positions(q_sh, d_sorted, d_pos):
     run_hi = np.zeros(m, dtype=np.int64)
     diag = np.full(m, np.iinfo(np.int64).min, dtype=np.int64)
     any_unique = False
-    for i in range(m):
+    # Visit the query's shingles in ascending order and gallop through the
+    # document's sorted array: sequential memory access instead of one cold
+    # binary search per shingle.
+    order = np.argsort(q_sh)
+    cur = 0
+    for oi in range(m):
+        i = order[oi]
         x = q_sh[i]
-        lo = _lower_bound(d_sorted, 0, n, x)
+        lo = _gallop(d_sorted, cur, n, x)
+        cur = lo
         if lo >= n or d_sorted[lo] != x:
             continue
         hi = lo + 1
