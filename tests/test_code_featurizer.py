@@ -215,3 +215,135 @@ def test_deep_nesting_does_not_crash(engine: str) -> None:
     assert len(toks) == 200_003
     brackets = "[" * 50_000 + "{" * 50_000
     assert len(CodeFeaturizer(engine=engine).featurize(brackets, "javascript")) == 100_000
+
+
+# --- lexer edge cases: JS regex literals, Rust nested comments and lifetimes, C/C++ digit separators ---
+
+
+def tail_matches(full_src: str, excerpt: str, lang: str) -> bool:
+    """``excerpt`` (a suffix of ``full_src``) gives the same tokens as the full text's tail."""
+    fz = CodeFeaturizer(scheme="collapse")
+    full = fz.featurize(full_src, lang).hashes.tolist()
+    part = fz.featurize(excerpt, lang).hashes.tolist()
+    return len(part) > 0 and full[-len(part):] == part
+
+
+@pytest.mark.parametrize("lang", ["javascript", "typescript", "tsx"])
+@pytest.mark.parametrize(
+    "regex",
+    [r"/[/*]/g", r"/https?:\/\//", r"/'/g", r'/"/', r"/`/", r"/[\]/]+/i", r"/=x/", r"/a\/b*/"],
+)
+def test_js_regex_literal_is_one_str(lang: str, regex: str) -> None:
+    tail = "\nconst total = compute(a, b) * 2; /* note */ return total + 'x';\n"
+    src = f"const re = {regex};{tail}"
+    got = texts(src, CodeFeaturizer(scheme="raw").featurize(src, lang))
+    assert got[:5] == ["const", "re", "=", regex, ";"]
+    assert tail_matches(src, tail, lang)
+    # the same regex in a call, after "return", "(" and "&&"
+    for prefix in ("f(", "return ", "x && ", "x ? ", "[", "!"):
+        call = f"{prefix}{regex}.test(s){tail}"
+        got = texts(call, CodeFeaturizer(scheme="raw").featurize(call, lang))
+        assert regex in got, (prefix, got)
+        assert tail_matches(call, tail, lang)
+
+
+def test_js_regex_literal_swallowed_text_regression() -> None:
+    """Before code-2, ``/[/*]/`` opened a comment up to the next ``*/`` and ``//`` in a regex ate the line."""
+    src = "s = s.replace(/[/*]/g, '');\nfunction f(x) { return x + 1; }\n/* c */ g(2);\n"
+    toks = texts(src, CodeFeaturizer(scheme="raw").featurize(src, "javascript"))
+    assert "/[/*]/g" in toks and "function" in toks and "g" in toks
+    assert tail_matches(src, "\nfunction f(x) { return x + 1; }\n/* c */ g(2);\n", "javascript")
+    src = "if (/^https?:\\/\\//.test(url)) { open(url, 'x'); }\nnext(1);\n"
+    assert texts(src, CodeFeaturizer(scheme="raw").featurize(src, "javascript"))[:10] == [
+        "if", "(", "/^https?:\\/\\//", ".", "test", "(", "url", ")", ")", "{",
+    ]
+    assert tail_matches(src, ".test(url)) { open(url, 'x'); }\nnext(1);\n", "javascript")
+    src = "parts = line.split(/'/); name = parts[1];\n"
+    assert tail_matches(src, "); name = parts[1];\n", "javascript")
+
+
+def test_js_division_is_not_a_regex() -> None:
+    fz = CodeFeaturizer(scheme="raw")
+    for src in ("a = b / c / d;", "e = (f) / 2 / g;", "h = x[1] / y / 2;", "i = x++ / 2 / k;", "j = o.in / 2 / 3;",
+                "k = 1 / 2 /* c */ / 3;", "a /= 2; b /= c;"):
+        got = texts(src, fz.featurize(src, "javascript"))
+        assert not any(t.startswith("/") and len(t) > 2 for t in got), got
+    # comments still win where a regex could start
+    src = "x = // comment /x/\n1; y = /* c */ 2;"
+    assert texts(src, fz.featurize(src, "javascript")) == ["x", "=", "1", ";", "y", "=", "2", ";"]
+
+
+def test_jsx_tags_are_not_regexes() -> None:
+    src = "const el = <div><A b={x}/><B c={y}/>{a}</div>;\nreturn <p>{t}</p>;"
+    got = texts(src, CodeFeaturizer(scheme="raw").featurize(src, "tsx"))
+    assert all(t in ("/", "/=") or not t.startswith("/") for t in got), got
+    assert got.count("/") == 4
+
+
+def test_js_regex_literal_lexing_stays_linear() -> None:
+    """Failed regex attempts (no closing ``/`` on the line) must not rescan the line."""
+    for junk in ("(/[" * 100_000, "!/[a" * 100_000, ("(/[" * 1000 + "\n") * 100):
+        t0 = time.perf_counter()
+        toks = CodeFeaturizer().featurize(junk, "javascript")
+        assert time.perf_counter() - t0 < 5
+        assert len(toks) == len(junk.replace("\n", ""))
+    ok = "x = f(/a/g, /b/);\n" * 20_000
+    assert len(CodeFeaturizer().featurize(ok, "javascript")) == 9 * 20_000
+
+
+def test_rust_nested_block_comments() -> None:
+    fz = CodeFeaturizer(scheme="raw")
+    src = "let a = 1; /* outer /* inner */ still comment */ let b = 2;"
+    assert texts(src, fz.featurize(src, "rust")) == ["let", "a", "=", "1", ";", "let", "b", "=", "2", ";"]
+    src = "/*/**/*/ x /** doc /* n1 /* n2 */ */ */ y /* unterminated /* */ z"
+    assert texts(src, fz.featurize(src, "rust")) == ["x", "y"]
+    # C keeps non-nesting comments
+    src = "int a; /* x /* y */ int b; */"
+    assert texts(src, fz.featurize(src, "c"))[:6] == ["int", "a", ";", "int", "b", ";"]
+    deep = "/*" * 200_000 + "*/" * 200_000 + " x"
+    t0 = time.perf_counter()
+    assert texts(deep, fz.featurize(deep, "rust")) == ["x"]
+    assert time.perf_counter() - t0 < 5
+
+
+@pytest.mark.parametrize("lang", ["c", "cpp"])
+def test_c_digit_separators(lang: str) -> None:
+    src = "long n = 1'000'000 + 0x1'FF + 0b1010'1010 + 1'000.5e1'0 + 1'000ULL; char c = 'a';"
+    got = texts(src, CodeFeaturizer(scheme="raw").featurize(src, lang))
+    assert got == ["long", "n", "=", "1'000'000", "+", "0x1'FF", "+", "0b1010'1010", "+", "1'000.5e1'0", "+",
+                   "1'000ULL", ";", "char", "c", "=", "'a'", ";"]
+    collapsed = CodeFeaturizer(scheme="collapse").featurize("x = 1'000'000;", lang).hashes.tolist()
+    assert collapsed == CodeFeaturizer(scheme="collapse").featurize("x = 1000000;", lang).hashes.tolist()
+    # a separator needs a digit after it: char literals right after a number are unchanged
+    src = "f(1,'a'); g(0x1F, 'b');"
+    assert texts(src, CodeFeaturizer(scheme="raw").featurize(src, lang)) == [
+        "f", "(", "1", ",", "'a'", ")", ";", "g", "(", "0x1F", ",", "'b'", ")", ";",
+    ]
+
+
+def test_rust_lifetimes_are_not_char_literals() -> None:
+    src = (
+        "fn f<'a, 'b: 'a>(x: &'a str, y: &'b str) -> &'static str {\n"
+        "    'outer: loop { break 'outer; }\n"
+        "    let c = 'x'; let n = '\\n'; let e = '\\u{1F600}'; let q = '\\''; let b = b'z';\n"
+        "    x\n}\n"
+    )
+    got = texts(src, CodeFeaturizer(scheme="raw").featurize(src, "rust"))
+    assert got[:12] == ["fn", "f", "<", "'", "a", ",", "'", "b", ":", "'", "a", ">"]
+    assert ["&", "'", "static", "str"] == got[got.index("static") - 2:got.index("static") + 2]
+    assert ["'", "outer", ":", "loop"] == got[got.index("loop") - 3:got.index("loop") + 1]
+    for lit in ("'x'", "'\\n'", "'\\u{1F600}'", "'\\''", "b'z'"):
+        assert lit in got
+    assert got[-2:] == ["x", "}"]
+    # keep_api: a lifetime is "'" and <ID>; 'static is kept
+    words = {xxhash.xxh64_intdigest(w.encode("utf-32-le"), 0): w for w in ("'", "<ID>", "static", "<STR>")}
+    lt = "&'a T; &'static U; 'x'"
+    got = [words.get(h, "?") for h in CodeFeaturizer().featurize(lt, "rust").hashes.tolist()]
+    assert got == ["?", "'", "<ID>", "<ID>", "?", "?", "'", "static", "<ID>", "?", "<STR>"]
+    # an excerpt cut after a lifetime agrees with its source
+    assert tail_matches(src, " str, y: &'b str) -> &'static str {\n    'outer: loop { break 'outer; }\n"
+                        + src.split("'outer; }\n", 1)[1], "rust")
+
+
+def test_version_bumped_for_lexer_changes() -> None:
+    assert CodeFeaturizer.version == "code-2"

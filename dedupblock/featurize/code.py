@@ -31,8 +31,8 @@ Tokens and placeholders (the text that is hashed):
 
 * identifiers: per scheme (see :data:`SCHEMES`): verbatim, ``<ID>``, or
   ``<ID0>``, ``<ID1>``, ... in order of first appearance;
-* string / character literals (including JS template and raw strings):
-  ``<STR>``; number literals: ``<NUM>``;
+* string / character literals (including JS template and raw strings, JS regex
+  literals): ``<STR>``; number literals (C/C++ digit separators included): ``<NUM>``;
 * Python triple-quote delimiters: ``\"\"\"`` (both quote styles, any prefix);
 * keywords, operators, punctuation: their text (C preprocessor directives as
   ``#include`` etc., whitespace removed);
@@ -160,10 +160,23 @@ _OPERATORS = sorted(
     reverse=True,
 )
 _OP_RE = "|".join(re.escape(op) for op in _OPERATORS)
-_NUM_RE = (
-    r"(?:0[xX][0-9a-fA-F_]+|0[bBoO][0-7_]+|(?:\d[\d_]*(?:\.(?![.\w])|\.\d[\d_]*)?|\.\d[\d_]*)"
-    r"(?:[eEpP][+-]?\d[\d_]*)?)[A-Za-z0-9_]*"
-)
+
+
+def _num_re(digit_separators: bool = False) -> str:
+    """Number literals; ``digit_separators``: C23/C++14 ``1'000'000``, ``0x1'FF`` (a ``'`` before a digit)."""
+    dec, hexa, octa = r"[\d_]*", r"[0-9a-fA-F_]+", r"[0-7_]+"  # after a first digit
+    if digit_separators:
+        dec += r"(?:'\d[\d_]*)*"
+        hexa += r"(?:'[0-9a-fA-F][0-9a-fA-F_]*)*"
+        octa += r"(?:'[0-7][0-7_]*)*"
+    return (
+        rf"(?:0[xX]{hexa}|0[bBoO]{octa}|(?:\d{dec}(?:\.(?![.\w])|\.\d{dec})?|\.\d{dec})"
+        rf"(?:[eEpP][+-]?\d{dec})?)[A-Za-z0-9_]*"
+    )
+
+
+_NUM_RE = _num_re()
+_C_NUM_RE = _num_re(digit_separators=True)
 _SQ = r"'(?:\\.|[^'\\\n])*'"
 _DQ = r'"(?:\\.|[^"\\\n])*"'
 
@@ -177,17 +190,35 @@ class _LangSpec:
     dropped: frozenset[str] = frozenset()  # operators that carry no structure
 
 
-def _lexer_regex(comments: str, strings: str, word: str = r"[^\W\d]\w*", preproc: bool = False) -> re.Pattern[str]:
-    """One alternation, tried left to right at each position (first match wins)."""
+def _lexer_regex(
+    comments: str,
+    strings: str,
+    word: str = r"[^\W\d]\w*",
+    preproc: bool = False,
+    num: str = _NUM_RE,
+    nested_comments: bool = False,
+    regex_literals: bool = False,
+) -> re.Pattern[str]:
+    """One alternation, tried left to right at each position (first match wins).
+
+    ``nested_comments``: ``/*`` is a group of its own (``ncom``) and :func:`_lex`
+    finds the end of the comment by counting nesting depth (Rust).
+    ``regex_literals``: ``/`` and ``/=`` are a group of their own (``slash``),
+    where :func:`_lex` tries a regex literal if one can start there (JavaScript).
+    """
     parts = [
         r"(?P<ws>\s+|\\\r?\n)",
         f"(?P<com>{comments})",
-        strings,
-        rf"(?P<num>{_NUM_RE})",
     ]
+    if nested_comments:
+        parts.append(r"(?P<ncom>/\*)")
+    parts += [strings, rf"(?P<num>{num})"]
     if preproc:
         parts.append(r"(?P<pp>\#[ \t]*[A-Za-z_]\w*)")
-    parts += [f"(?P<word>{word})", f"(?P<op>{_OP_RE})", r"(?P<other>\S)"]
+    parts.append(f"(?P<word>{word})")
+    if regex_literals:
+        parts.append(r"(?P<slash>/=?)")  # after comments: never the start of // or /*
+    parts += [f"(?P<op>{_OP_RE})", r"(?P<other>\S)"]
     return re.compile("|".join(parts))
 
 
@@ -208,7 +239,8 @@ _PY_RE = _lexer_regex(
     r"\#[^\n]*",
     rf"(?P<tq>[rRbBuUfF]{{0,2}}(?:\"\"\"|'''))|(?P<str>[rRbBuUfF]{{0,2}}(?:{_DQ}|{_SQ}))",
 )
-_JS_RE = _lexer_regex(_C_COMMENTS, _JS_STRINGS, _JS_WORD)
+_JS_RE = _lexer_regex(_C_COMMENTS, _JS_STRINGS, _JS_WORD, regex_literals=True)
+_C_RE = _lexer_regex(_C_COMMENTS, _C_STRINGS, preproc=True, num=_C_NUM_RE)
 _SPECS: dict[str | None, _LangSpec] = {
     # Python's ";" is a newline: joining lines with it must not change the tokens.
     "python": _spec("python", _PY_KEYWORDS, _PY_BUILTINS, _PY_RE, dropped=";"),
@@ -219,15 +251,19 @@ _SPECS: dict[str | None, _LangSpec] = {
         "java", _JAVA_KEYWORDS, _JAVA_BUILTINS,
         _lexer_regex(_C_COMMENTS, rf'(?P<str>"""(?:\\[\s\S]|[^\\])*?"""|{_DQ}|{_SQ})', _JS_WORD),
     ),
-    "c": _spec("c", _C_KEYWORDS, _C_BUILTINS, _lexer_regex(_C_COMMENTS, _C_STRINGS, preproc=True)),
-    "cpp": _spec("cpp", _CPP_KEYWORDS, _C_BUILTINS, _lexer_regex(_C_COMMENTS, _C_STRINGS, preproc=True)),
+    "c": _spec("c", _C_KEYWORDS, _C_BUILTINS, _C_RE),
+    "cpp": _spec("cpp", _CPP_KEYWORDS, _C_BUILTINS, _C_RE),
     "go": _spec("go", _GO_KEYWORDS, _GO_BUILTINS, _lexer_regex(_C_COMMENTS, rf"(?P<str>{_DQ}|{_SQ}|`[^`]*`)")),
     "rust": _spec(
         "rust", _RUST_KEYWORDS, _RUST_BUILTINS,
         _lexer_regex(
-            _C_COMMENTS,
+            r"//[^\n]*",
+            # A lifetime or label ('a, 'static, 'outer:) is not a char literal:
+            # exactly one character (or escape) must follow before the closing quote,
+            # so it lexes as "'" and a word.
             r'(?P<str>b?r(?P<hashes>\#*)"(?:.|\n)*?"(?P=hashes)|b?"(?:\\[\s\S]|[^"\\])*"'
             r"|b?'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^'\\\n])')",
+            nested_comments=True,
         ),
     ),
     # Unknown language: the union of common comment and string syntaxes.
@@ -293,7 +329,7 @@ class CodeFeaturizer:
     """
 
     name = "code"
-    version = "code-1"
+    version = "code-2"
 
     def __init__(self, seed: int = 0, scheme: str = DEFAULT_SCHEME, engine: str = "lexer") -> None:
         if scheme not in SCHEMES:
@@ -411,33 +447,103 @@ _HASH_CACHE_LIMIT = 1 << 20
 """Distinct token texts whose hashes a featurizer keeps (raw identifiers are unbounded)."""
 
 
+# JavaScript regex literals: tried at a "/" that follows one of these (the last
+# character of an operator token; "++"/"--" excepted) or one of these keywords.
+# Elsewhere (after a name, a literal, ")" or "]") "/" is division.
+_REGEX_LITERAL = re.compile(r"/(?![*/])(?:\\.|\[(?:\\.|[^\]\\\n])*\]|[^/\\\n\[])+/[a-z]*")
+_REGEX_AFTER_CHARS = frozenset("(,=:[!&|?{};+-*%<>~^")
+_REGEX_AFTER_KEYWORDS = frozenset(
+    "return typeof case do else in of new delete void throw instanceof yield await".split()
+)
+_NESTED_COMMENT_DELIMS = re.compile(r"/\*|\*/")
+
+
+def _regex_can_start(out: list[_Lexeme], text: str, pos: int) -> bool:
+    """Whether the ``/`` at ``pos`` starts a regex literal, judged from the preceding lexeme."""
+    if not out:
+        return True  # start of the text
+    kind, word, _, prev_end = out[-1]
+    if kind == _OP:
+        last = word[-1]
+        if last not in _REGEX_AFTER_CHARS or word == "++" or word == "--":
+            return False
+        # JSX, not a regex: a closing tag "</div>" and a self-closing "{x}/>".
+        if last == "<" and prev_end == pos:
+            return False
+        return not (last == "}" and text.startswith(">", pos + 1))
+    if kind == _KW and word in _REGEX_AFTER_KEYWORDS:
+        return len(out) < 2 or out[-2][1] not in _ATTR_OPS  # not a property: x.in / 2
+    return False
+
+
+def _nested_comment_end(text: str, pos: int, end: int) -> int:
+    """End of the block comment whose body starts at ``pos`` (``/*``/``*/`` nest), or ``end``."""
+    depth = 1
+    for m in _NESTED_COMMENT_DELIMS.finditer(text, pos, end):
+        if text[m.start()] == "/":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    return end
+
+
 def _lex(text: str, spec: _LangSpec, start: int, end: int) -> list[_Lexeme]:
     """Lexemes of ``text[start:end]``: words classified, comments and whitespace skipped.
 
     The second field is the token text for everything but identifiers, which
     carry their name (normalised later, per scheme).
+
+    One ``finditer`` pass over the text; a token the regex cannot delimit (a
+    JavaScript regex literal, a Rust nested comment) is matched separately and
+    the pass restarts after it, so every character is still scanned a bounded
+    number of times.  After a failed regex-literal attempt (no closing ``/``
+    on the line: the scan reached the end of the line) no other is tried on
+    that line, which keeps broken text such as ``(/[(/[(/[...`` linear.
     """
     out: list[_Lexeme] = []
     append = out.append
     keywords, dropped = spec.keywords, spec.dropped
-    for m in spec.regex.finditer(text, start, end):
-        group = m.lastgroup
-        if group == "word":
-            word = m.group()
-            append((_KW if word in keywords else _ID, word, m.start(), m.end()))
-        elif group == "op" or group == "other":
-            word = m.group()
-            if word not in dropped:
-                append((_OP, word, m.start(), m.end()))
-        elif group == "str":
-            append((_STR, "<STR>", m.start(), m.end()))
-        elif group == "num":
-            append((_NUM, "<NUM>", m.start(), m.end()))
-        elif group == "tq":
-            append((_TRIPLE, '"""', m.start(), m.end()))
-        elif group == "pp":
-            append((_OP, "#" + m.group()[1:].strip(), m.start(), m.end()))
-    return out
+    finditer = spec.regex.finditer
+    pos = start
+    no_regex_before = start  # regex literals are not tried before this position
+    while True:
+        for m in finditer(text, pos, end):
+            group = m.lastgroup
+            if group == "word":
+                word = m.group()
+                append((_KW if word in keywords else _ID, word, m.start(), m.end()))
+            elif group == "op" or group == "other":
+                word = m.group()
+                if word not in dropped:
+                    append((_OP, word, m.start(), m.end()))
+            elif group == "str":
+                append((_STR, "<STR>", m.start(), m.end()))
+            elif group == "num":
+                append((_NUM, "<NUM>", m.start(), m.end()))
+            elif group == "tq":
+                append((_TRIPLE, '"""', m.start(), m.end()))
+            elif group == "pp":
+                append((_OP, "#" + m.group()[1:].strip(), m.start(), m.end()))
+            elif group == "slash":
+                s = m.start()
+                if s >= no_regex_before and _regex_can_start(out, text, s):
+                    lit = _REGEX_LITERAL.match(text, s, end)
+                    if lit is not None:
+                        pos = lit.end()
+                        append((_STR, "<STR>", s, pos))
+                        break
+                    line_end = text.find("\n", s, end)
+                    no_regex_before = end if line_end < 0 else line_end
+                word = m.group()
+                if word not in dropped:
+                    append((_OP, word, s, m.end()))
+            elif group == "ncom":
+                pos = _nested_comment_end(text, m.end(), end)
+                break
+        else:
+            return out
 
 
 def _token_texts(lexemes: list[_Lexeme], spec: _LangSpec, scheme: str) -> list[str]:
