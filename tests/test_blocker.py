@@ -57,3 +57,23 @@ def test_policy_validation() -> None:
         Policy(threshold=1.5)
     with pytest.raises(ValueError):
         Policy(mode="nope")
+
+
+def test_fenced_block_with_renamed_copy_names_the_block(sample_index, sample_records: list[dict]) -> None:
+    """A Markdown answer whose code block is a protected function with every name changed."""
+    src = next(r for r in sample_records if r["id"] == "cpython/heapq.py")["text"]
+    start = src.index("def heappushpop(heap, item):")
+    func = src[start:src.index("def heapify(x):", start)]
+    renamed = (func.replace("heappushpop", "push_then_pop").replace("heap", "pq").replace("item", "value"))
+    intro = "Sure! Here is a function that pushes and pops in one step:\n\n```python\n"
+    answer = intro + renamed + "```\n\nIt runs in O(log n) time."
+    v = Blocker(sample_index).check(answer)
+    assert v.blocked and v.match_id == "cpython/heapq.py"
+    code_matches = [m for m in v.matches if m.view == "code" and m.rule]
+    assert code_matches, v.to_dict()
+    block = (len(intro), len(intro) + len(renamed))
+    for sp in code_matches[0].spans:
+        assert block[0] <= sp.output[0] < sp.output[1] <= block[1]
+    assert abs(code_matches[0].spans[0].source[0] - start) < 40
+    # the text view alone does not see it: the copy is caught because of the code view
+    assert not [m for m in v.matches if m.view == "text" and m.rule]
