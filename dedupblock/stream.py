@@ -41,6 +41,7 @@ releases the rest with every copied span replaced by a marker.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import io
 import time
 from typing import Any
@@ -78,10 +79,22 @@ class StreamGuard:
         self.open_tokens: dict[str, int] = {}
         for view in ("text", "code"):
             k = ip.shingle_for(view) if hasattr(ip, "shingle_for") else ip.shingle
-            self.hold_tokens[view] = (max(p.min_exact_tokens, ip.window + k - 1) + 2 * k + 2
+            need = getattr(p, "code_min_exact_tokens", p.min_exact_tokens) if view == "code" else p.min_exact_tokens
+            self.hold_tokens[view] = (max(need, ip.window + k - 1) + 2 * k + 2
                                       if hold_tokens is None else hold_tokens)
             self.open_tokens[view] = 2 * k + 2 + k  # verify's max_gap (2k + 2) plus one shingle
-        self._scan_policy = dataclasses.replace(p, min_match_chars=0, min_exact_tokens=0, mode="annotate")
+        self._shingle = {v: (ip.shingle_for(v) if hasattr(ip, "shingle_for") else ip.shingle)
+                         for v in ("text", "code")}
+        # The scan keeps every region: a policy under which each one fires (rules are then
+        # evaluated here with the real policy, per view).
+        fields = {f.name for f in dataclasses.fields(p)}
+        loosen = {"min_match_chars": 0, "min_exact_tokens": 0, "code_min_exact_tokens": 0,
+                  "code_min_agreement": 0.0, "mode": "annotate"}
+        self._scan_policy = dataclasses.replace(p, **{k: v for k, v in loosen.items() if k in fields})
+        try:
+            self._rule_per_view = len(inspect.signature(p.rule).parameters) >= 2
+        except (TypeError, ValueError):
+            self._rule_per_view = False
         self._buf = io.StringIO()  # O(1) appends and O(n) slices, however long the output
         self._len = 0
         self.released = 0  # characters released so far
@@ -174,30 +187,45 @@ class StreamGuard:
         self.released = upto
         return out
 
-    def _timed_check(self, text: str, policy: Policy, capture: dict[str, Any] | None = None) -> Verdict:
-        """``Blocker.check`` under ``policy``; with ``capture``, also keep its token streams."""
+    def _timed_check(self, text: str, policy: Policy) -> Verdict:
+        """``Blocker.check`` under ``policy``."""
         b = self.blocker
         t0 = time.perf_counter()
         saved = b.policy
         b.policy = policy  # Blocker is single-threaded; the swap is restored before anyone else runs
-        router = b.router
-        if capture is not None:
-            featurize = router.query_views
-
-            def query_views(t: str, lang: str | None = None) -> dict[str, Any]:
-                views = featurize(t, lang)
-                capture.update(views)
-                return views
-
-            router.query_views = query_views  # type: ignore[method-assign]
         try:
             return b.check(text, self.lang)
         finally:
             b.policy = saved
-            if capture is not None:
-                del router.query_views  # back to the class method
             self.checks += 1
             self.check_seconds += time.perf_counter() - t0
+
+    def _scan(self, text: str) -> tuple[dict[str, Any], list[Match]]:
+        """Token streams per view and every matched region of every candidate, per view.
+
+        Unlike ``check``, matches of one document under two views are both kept (the
+        policy is evaluated per view, and the view that ranks first under the loose
+        scan policy need not be the one that fires).
+        """
+        b = self.blocker
+        t0 = time.perf_counter()
+        saved = b.policy
+        b.policy = self._scan_policy
+        try:
+            views = b.router.query_views(text, self.lang)
+            match_view = getattr(b, "_match_view", None)
+            if match_view is None:  # another Blocker: one match per document
+                return views, b.check(text, self.lang).matches
+            return views, [m for view, toks in views.items() for m in match_view(view, toks)]
+        finally:
+            b.policy = saved
+            self.checks += 1
+            self.check_seconds += time.perf_counter() - t0
+
+    def _rule(self, span: Span, view: str) -> str | None:
+        if self._rule_per_view:
+            return self.policy.rule(span, view, self._shingle.get(view, self._shingle["text"]))  # type: ignore[call-arg]
+        return self.policy.rule(span)
 
     def _check(self) -> int:
         """Scan the recent window; block or return how far the text may be released."""
@@ -209,11 +237,8 @@ class StreamGuard:
             cut = next((i for i, c in enumerate(window[:64]) if c.isspace()), 0)
             w0 += cut
             window = window[cut:]
-        views: dict[str, Any] = {}
-        scan = self._timed_check(window, self._scan_policy, capture=views)
+        views, scan_matches = self._scan(window)
         p = self.policy
-        if not views and window.strip():  # the Blocker featurized otherwise: do it here
-            views = self.blocker.router.query_views(window, self.lang)
         safe = L - self.hold_chars
         for view, toks in views.items():
             n, h = len(toks), self.hold_tokens.get(view, self.hold_tokens["text"])
@@ -222,7 +247,7 @@ class StreamGuard:
             else:
                 safe = min(safe, w0)
         fired: list[tuple[Match, list[Span], str]] = []
-        for m in scan.matches:
+        for m in scan_matches:
             toks = views.get(m.view)
             n = len(toks) if toks is not None else 0
             n_total = n if w0 == 0 else int(round(n * L / max(1, L - w0)))
@@ -236,11 +261,11 @@ class StreamGuard:
                     # length) blocks now; one that holds only by fraction of the output so far
                     # may be undone by more text: hold the region until the end decides.
                     at_end = dataclasses.replace(sp, output=(s + w0, e + w0), output_tokens=n_total)
-                    rule = p.rule(dataclasses.replace(at_end, output_tokens=1 << 40))
+                    rule = self._rule(dataclasses.replace(at_end, output_tokens=1 << 40), m.view)
                     if rule:
                         firing.append((at_end, rule))
                         continue
-                    if p.rule(at_end):
+                    if self._rule(at_end, m.view):
                         safe = min(safe, s + w0)
                         continue
                 after = n - int(np.searchsorted(ends, e)) if ends is not None else 0
