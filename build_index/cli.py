@@ -155,24 +155,28 @@ def compact(index_path: str) -> None:
 @click.option("--shingle", type=click.IntRange(1, 64), default=5, show_default=True, help="Tokens per shingle.")
 @click.option("--code-shingle", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Tokens per shingle in the code view (normalised code tokens).")
+@click.option("--views", default="text,code", show_default=True,
+              help="Featurizer views compared (a pair is a duplicate if any shared view reaches --threshold).")
 @click.option("--ray-address", default=None, help="Ray cluster to join (default: a local Ray on all cores).")
 @click.option("--work-dir", default=None, help="Stage outputs for resuming (default: OUT.work).")
 @click.option("--memory-mb", type=click.IntRange(16), default=1024, show_default=True,
               help="Local engine: memory for grouping band keys; over it keys are bucketed on disk.")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
-              help="Local engine: featurizing processes (0 = one per core for inputs over 64 MB).")
+              help="Local engine: sketch processes (0 = one per core for inputs over 64 MB "
+                   "when the code view is on).")
 @click.option("--max-doc-chars", type=click.IntRange(1), default=MAX_DOC_CHARS, show_default=True,
               help="Refuse documents whose text is longer.")
 @user_errors
 def dedup(input_path: str, out_path: str, max_copies: int, threshold: float, report_path: str | None, engine: str,
           against: str | None, keep: str, seed: int, num_perm: int, shingle: int, code_shingle: int,
-          ray_address: str | None,
+          views: str, ray_address: str | None,
           work_dir: str | None, memory_mb: int, workers: int, max_doc_chars: int) -> None:
     """Remove near-duplicate documents (MinHash/LSH clusters, exact Jaccard verification)."""
     from build_index.dedup import DedupParams, dedup as run_local
 
     params = DedupParams(threshold=threshold, max_copies=max_copies, keep=keep, num_perm=num_perm, shingle=shingle,
-                         code_shingle=code_shingle, seed=seed, against=against, max_doc_chars=max_doc_chars)
+                         code_shingle=code_shingle, views=tuple(v.strip() for v in views.split(",") if v.strip()),
+                         seed=seed, against=against, max_doc_chars=max_doc_chars)
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     if engine == "ray":
         from build_index.dedup_ray import dedup_ray
