@@ -51,28 +51,28 @@ def optimal_params(threshold: float, num_perm: int, fp_weight: float = 0.5,
     return best
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _band_row(row, bands, rows, seed_base, out):
+    for j in range(bands):
+        out[j] = band_hash(row, j * rows, rows, uint64(seed_base + j))
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def band_keys(sigs, bands, rows, seed_base):
     """``uint64[n, bands]``: key of band ``j`` = XXH64 of its rows, seed ``seed_base + j``.
 
     ``seed_base`` separates the key spaces of the index's views (text, code).
     """
-    n = sigs.shape[0]
-    out = np.empty((n, bands), dtype=np.uint64)
-    for i in prange(n):
-        row = sigs[i]
-        for j in range(bands):
-            out[i, j] = band_hash(row, j * rows, rows, uint64(seed_base + j))
+    out = np.empty((sigs.shape[0], bands), dtype=np.uint64)
+    for i in prange(sigs.shape[0]):
+        _band_row(sigs[i], bands, rows, seed_base, out[i])
     return out
 
 
 @njit(cache=True, nogil=True)
 def band_keys_serial(sigs, bands, rows, seed_base):
     """:func:`band_keys` without threads, for per-query use (no pool start-up)."""
-    n = sigs.shape[0]
-    out = np.empty((n, bands), dtype=np.uint64)
-    for i in range(n):
-        row = sigs[i]
-        for j in range(bands):
-            out[i, j] = band_hash(row, j * rows, rows, uint64(seed_base + j))
+    out = np.empty((sigs.shape[0], bands), dtype=np.uint64)
+    for i in range(sigs.shape[0]):
+        _band_row(sigs[i], bands, rows, seed_base, out[i])
     return out

@@ -34,17 +34,21 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+@njit(cache=True, nogil=True, inline="always")
+def update_signature(sig, x, a, b):
+    """Fold one shingle hash ``x`` into the running minima ``sig``."""
+    for p in range(a.shape[0]):
+        v = uint32((a[p] * x + b[p]) >> uint64(32))
+        if v < sig[p]:
+            sig[p] = v
+
+
 @njit(cache=True, nogil=True)
 def signature(shingles, a, b):
     """MinHash signature (uint32[P]) of a set of 64-bit shingle hashes."""
-    P = a.shape[0]
-    sig = np.full(P, np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    sig = np.full(a.shape[0], np.uint32(0xFFFFFFFF), dtype=np.uint32)
     for i in range(shingles.shape[0]):
-        x = shingles[i]
-        for p in range(P):
-            v = uint32((a[p] * x + b[p]) >> uint64(32))
-            if v < sig[p]:
-                sig[p] = v
+        update_signature(sig, shingles[i], a, b)
     return sig
 
 
@@ -76,12 +80,7 @@ def _fill_windows(sh, W, S, a, b, starts, sigs, out0):
     nb = (m + S - 1) // S
     blk = np.full((nb, P), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     for i in range(m):
-        x = sh[i]
-        row = blk[i // S]
-        for p in range(P):
-            v = uint32((a[p] * x + b[p]) >> uint64(32))
-            if v < row[p]:
-                row[p] = v
+        update_signature(blk[i // S], sh[i], a, b)
     per = W // S
     aligned = (m - W) // S + 1
     for w in range(aligned):

@@ -12,10 +12,10 @@ import numpy as np
 from numba import njit, prange
 
 from dedupblock.featurize.normalize import fold
-from dedupblock.featurize.tokens import _is_ideograph, _is_word, _is_word_char, codepoints
+from dedupblock.featurize.tokens import codepoints, next_token
 from dedupblock.hashing import shingle_hash, token_hash
 from dedupblock.lsh import band_keys, band_keys_serial
-from dedupblock.minhash import permutations, window_signatures, window_signatures_batch
+from dedupblock.minhash import update_signature, permutations, window_signatures, window_signatures_batch
 from dedupblock.params import IndexParams
 
 
@@ -128,32 +128,16 @@ def _fused_text_signature(cp, k, token_seed, shingle_seed, a, b):
     ring = np.empty(2 * k, dtype=np.uint64)  # each hash stored twice: windows are contiguous
     n = cp.shape[0]
     t = 0
-    i = 0
+    i, j = next_token(cp, 0, n)
     while i < n:
-        c = cp[i]
-        if c <= 32:
-            i += 1
-            continue
-        j = i + 1
-        if _is_word(c) and not _is_ideograph(c):
-            while j < n and _is_word_char(cp[j]):
-                j += 1
         h = token_hash(cp, i, j, token_seed)
         slot = t % k
         ring[slot] = h
         ring[slot + k] = h
         t += 1
         if t >= k:
-            x = shingle_hash(ring, t % k, k, shingle_seed)
-            for p in range(P):
-                v = np.uint32((a[p] * x + b[p]) >> np.uint64(32))
-                if v < sig[p]:
-                    sig[p] = v
-        i = j
+            update_signature(sig, shingle_hash(ring, t % k, k, shingle_seed), a, b)
+        i, j = next_token(cp, j, n)
     if 0 < t < k:
-        x = shingle_hash(ring, 0, t, shingle_seed)
-        for p in range(P):
-            v = np.uint32((a[p] * x + b[p]) >> np.uint64(32))
-            if v < sig[p]:
-                sig[p] = v
+        update_signature(sig, shingle_hash(ring, 0, t, shingle_seed), a, b)
     return sig

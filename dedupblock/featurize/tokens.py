@@ -92,11 +92,29 @@ def _is_word_char(c):
     return not _is_ideograph(c)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def next_token(cp, i, n):
+    """``(start, end)`` of the first token at or after ``i``; ``start == n`` when none is left.
+
+    Whitespace (code points <= 32) separates tokens and is not a token; a
+    token is a run of word characters or one other character.
+    """
+    while i < n and cp[i] <= 32:
+        i += 1
+    if i >= n:
+        return n, n
+    j = i + 1
+    c = cp[i]
+    if _is_word(c) and not _is_ideograph(c):
+        while j < n and _is_word_char(cp[j]):
+            j += 1
+    return i, j
+
+
 @njit(cache=True, nogil=True)
 def word_tokens(cp, seed):
     """Split folded code points into ``\\w+`` runs and single punctuation marks.
 
-    Whitespace (code points <= 32) separates tokens and is not a token.
     Returns ``(hashes, starts, ends)`` with offsets into ``cp``.
     """
     n = cp.shape[0]
@@ -105,19 +123,11 @@ def word_tokens(cp, seed):
     ends = np.empty(n, dtype=np.int32)
     seed = uint64(seed)
     t = 0
-    i = 0
+    i, j = next_token(cp, 0, n)
     while i < n:
-        c = cp[i]
-        if c <= 32:
-            i += 1
-            continue
-        j = i + 1
-        if _is_word(c) and not _is_ideograph(c):
-            while j < n and _is_word_char(cp[j]):
-                j += 1
         hashes[t] = token_hash(cp, i, j, seed)
         starts[t] = i
         ends[t] = j
         t += 1
-        i = j
+        i, j = next_token(cp, j, n)
     return hashes[:t].copy(), starts[:t].copy(), ends[:t].copy()
