@@ -343,7 +343,7 @@ def main() -> None:
 
     # per-stage breakdown, second pass
     p = blocker.params
-    qs = blocker.query_stride
+    qs = blocker.params.stride  # queries use the index stride
     st = {"featurize": [], "sketch": [], "lookup": [], "n_cand": [], "q_windows": []}
     q_sh, q_sh_off, q_sigs, q_win_off = [], [0], [], [0]
     clk = time.thread_time  # CPU time: stages are far below the scheduler's time slice

@@ -47,7 +47,7 @@ class Policy:
     code_min_agreement: float = 0.4
     mode: str = "block"
     #: documents verified per view and query (most LSH hits first)
-    max_candidates: int = 8
+    max_candidates: int = 4
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
