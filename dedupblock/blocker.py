@@ -56,12 +56,18 @@ class Blocker:
             if now - self._last_refresh >= self.refresh_interval:
                 self._last_refresh = now
                 self.index.refresh()
+        found = self._match_view("text", self.router.text.featurize(text))
+        # The code view costs as much as the rest of a check (lexing); an output
+        # that the text view already blocks needs no second opinion.
+        if not any(m.rule for m in found):
+            code = self.router.query_code(text, lang)
+            if code is not None:
+                found += self._match_view("code", code)
         best: dict[str, Match] = {}
-        for view, tokens in self.router.query_views(text, lang).items():
-            for m in self._match_view(view, tokens):
-                old = best.get(m.doc_id)
-                if old is None or m.rank_key() > old.rank_key():
-                    best[m.doc_id] = m
+        for m in found:
+            old = best.get(m.doc_id)
+            if old is None or m.rank_key() > old.rank_key():
+                best[m.doc_id] = m
         matches = sorted(best.values(), key=Match.rank_key, reverse=True)
         top = matches[0] if matches else None
         return Verdict(

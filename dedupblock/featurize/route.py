@@ -57,8 +57,15 @@ class Router:
 
     def query_views(self, text: str, lang: str | None = None) -> dict[str, Tokens]:
         views = {"text": self.text.featurize(text)}
+        code = self.query_code(text, lang)
+        if code is not None:
+            views["code"] = code
+        return views
+
+    def query_code(self, text: str, lang: str | None = None) -> Tokens | None:
+        """The code view of an output, or ``None`` when it holds no code."""
         if "code" not in self.enabled:
-            return views
+            return None
         code: Tokens | None = None
         if "```" in text or "~~~" in text:
             blocks = [s for s in split_markdown(text) if s.is_code]
@@ -75,6 +82,4 @@ class Router:
             code_lang = self.code_lang(text, lang)
             if code_lang in CODE_LANGS:
                 code = self.code.featurize(text, code_lang)
-        if code is not None and len(code):
-            views["code"] = code
-        return views
+        return code if code is not None and len(code) else None
