@@ -111,9 +111,21 @@ class ViewData:
 def _storage_error(exc: BaseException, path: Path) -> StorageError:
     if isinstance(exc, lmdb.MapFullError):
         return StorageError(f"index map is full at {path}: raise --map-size")
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left" in str(exc):
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left" in str(exc) or (
+            "Input/output error" in str(exc) and shutil.disk_usage(path.parent).free < MIN_FREE_BYTES):
         return StorageError(f"disk full while writing {path}; nothing was published, free space and rerun")
     return StorageError(f"cannot write index {path}: {exc}")
+
+
+#: a write needs at least this much free space to start (LMDB cannot even
+#: initialise an environment on a full disk; it faults reading its meta pages)
+MIN_FREE_BYTES = 1 << 20
+
+
+def _require_space(path: Path) -> None:
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE_BYTES:
+        raise StorageError(f"disk full: only {free} bytes free at {path}; free space and rerun")
 
 
 def is_index(path: Path) -> bool:
@@ -209,6 +221,7 @@ class IndexWriter:
             shutil.rmtree(self.tmp)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _require_space(self.path.parent)
             self.tmp.mkdir()
             self.env = lmdb.open(str(self.tmp), map_size=map_size, subdir=True, max_dbs=0,
                                  metasync=False, sync=False, lock=True)
@@ -245,8 +258,9 @@ class IndexWriter:
                 for k, v in self._staging.puts:
                     txn.put(k, v)
         except (OSError, lmdb.Error) as exc:
+            err = _storage_error(exc, self.path)  # before abort() frees the space
             self.abort()
-            raise _storage_error(exc, self.path) from None
+            raise err from None
         self._staging.puts.clear()
 
     def commit(self, common: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
@@ -284,8 +298,9 @@ class IndexWriter:
                 os.rename(self.tmp, self.path)
             _fsync_dir(self.path.parent)
         except (OSError, lmdb.Error) as exc:
+            err = _storage_error(exc, self.path)  # before abort() frees the space
             self.abort()
-            raise _storage_error(exc, self.path) from None
+            raise err from None
         return state
 
     def abort(self) -> None:
@@ -313,6 +328,7 @@ class IndexUpdater:
             raise BadIndexError(f"index {self.path} does not exist; build one with 'build-index build'")
         if not is_index(self.path):
             raise BadIndexError(f"{self.path} is not a dedupblock index (no {DATA_FILE})")
+        _require_space(self.path)
         self.env = _shared_env(self.path, write=True, map_size=map_size)
         with self.env.begin() as txn:
             raw_params, raw_state = txn.get(b"meta/params"), txn.get(b"meta/state")

@@ -55,6 +55,7 @@ def run(index: str, n_ops: int) -> None:
                 import json
 
                 j = json.loads(txn.get(b"meta/state"))["generation"]
+            print(f"start {j}", flush=True)
             if j % 3 == 1:
                 recs = [{"id": f"d{j}-{k}", "text": doc_text(f"d{j}-{k}"), "source": f"gen/{j}/{k}"}
                         for k in range(3)]
