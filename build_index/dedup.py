@@ -50,7 +50,7 @@ from dedupblock.cliutil import progress_bar
 from dedupblock.errors import InputError
 from dedupblock.featurize.route import ALL_VIEWS, Router
 from dedupblock.hashing import band_hash
-from dedupblock.lsh import optimal_params
+from dedupblock.lsh import resolve_bands
 from dedupblock.minhash import permutations, signatures_batch
 from dedupblock.readers import MAX_DOC_CHARS
 from dedupblock.sketch import VIEW_SEED_STRIDE, VIEWS, shingles_batch
@@ -106,12 +106,9 @@ class DedupParams:
         object.__setattr__(self, "views", tuple(sorted(set(self.views))))
         if not self.views or not set(self.views) <= set(ALL_VIEWS):
             raise ValueError(f"--views must be a subset of {','.join(ALL_VIEWS)}, got {','.join(self.views)}")
-        if self.bands <= 0 or self.rows <= 0:
-            b, r = optimal_params(self.threshold, self.num_perm, 1.0 - self.fn_weight, self.fn_weight)
-            object.__setattr__(self, "bands", b)
-            object.__setattr__(self, "rows", r)
-        if self.bands * self.rows > self.num_perm:
-            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        b, r = resolve_bands(self.threshold, self.num_perm, self.bands, self.rows, self.fn_weight)
+        object.__setattr__(self, "bands", b)
+        object.__setattr__(self, "rows", r)
 
     def shingle_for(self, view: str) -> int:
         """Tokens per shingle of a view (normalised code tokens are less distinctive: longer shingles)."""

@@ -51,6 +51,15 @@ def optimal_params(threshold: float, num_perm: int, fp_weight: float = 0.5,
     return best
 
 
+def resolve_bands(threshold: float, num_perm: int, bands: int, rows: int, fn_weight: float) -> tuple[int, int]:
+    """``(bands, rows)`` as given, or (when either is 0) optimal for ``threshold``; validated."""
+    if bands <= 0 or rows <= 0:
+        bands, rows = optimal_params(threshold, num_perm, 1.0 - fn_weight, fn_weight)
+    if bands * rows > num_perm:
+        raise ValueError(f"bands x rows = {bands * rows} exceeds num_perm = {num_perm}")
+    return bands, rows
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _band_row(row, bands, rows, seed_base, out):
     for j in range(bands):

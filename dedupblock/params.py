@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from dedupblock.errors import IncompatibleIndexError
-from dedupblock.lsh import optimal_params
+from dedupblock.lsh import resolve_bands
 
 #: Bumped whenever the on-disk layout changes.
 FORMAT_VERSION = 1
@@ -54,12 +54,9 @@ class IndexParams:
             raise ValueError(f"code engine must be 'lexer' or 'tree-sitter', got {self.code_engine!r}")
         if self.stride < 1 or self.window < self.stride or self.window % self.stride:
             raise ValueError("window must be a positive multiple of stride")
-        if self.bands <= 0 or self.rows <= 0:
-            b, r = optimal_params(self.threshold, self.num_perm, 0.3, 0.7)
-            object.__setattr__(self, "bands", b)
-            object.__setattr__(self, "rows", r)
-        if self.bands * self.rows > self.num_perm:
-            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        b, r = resolve_bands(self.threshold, self.num_perm, self.bands, self.rows, fn_weight=0.7)
+        object.__setattr__(self, "bands", b)
+        object.__setattr__(self, "rows", r)
 
     def shingle_for(self, view: str) -> int:
         return self.code_shingle if view == "code" else self.shingle
