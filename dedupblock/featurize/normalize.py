@@ -101,6 +101,24 @@ def _plain_ascii(text: str) -> bool:
     return text.isascii() and not text.encode("ascii").translate(None, _PLAIN_BYTES)
 
 
+def _slow_runs(text: str) -> list[tuple[int, int]]:
+    """The ``[start, end)`` runs of characters outside printable ASCII / tab / LF / CR.
+
+    Found with numpy over the UTF-32 code points: Python's ``re`` scans at
+    ~100 MB/s, which made a text with a single curly quote fold 5x slower than
+    a plain ASCII one.  Same runs as ``_SLOW.finditer``.
+    """
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    slow = (cp > 0x7E) | ((cp < 0x20) & (cp != 9) & (cp != 10) & (cp != 13))
+    idx = np.flatnonzero(slow)
+    if idx.shape[0] == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+    ends = np.concatenate((idx[breaks], [idx[-1]])) + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
 def fold(text: str) -> Folded:
     """Fold ``text`` for tokenising; ASCII text takes a fast path (``str.lower``)."""
     if _plain_ascii(text):
@@ -111,8 +129,7 @@ def fold(text: str) -> Folded:
     changed: list[int] = []
     lengths: list[int] = []
     pos = 0
-    for m in _SLOW.finditer(text):
-        start, end = m.span()
+    for start, end in _slow_runs(text):
         if start > pos:
             parts.append(text[pos:start].lower())
         for j in range(start, end):
