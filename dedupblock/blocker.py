@@ -30,9 +30,10 @@ HIT_BUFFER = 1 << 18
 class Blocker:
     """Checks outputs against one index under one :class:`Policy`.
 
-    A ``Blocker`` is cheap to call and not thread-safe (it reuses buffers);
-    give each thread its own, all sharing one :class:`IndexReader` or each
-    opening the same path (the index is shared through the page cache).
+    A ``Blocker`` is cheap to call and not thread-safe (it reuses buffers and
+    refreshes its reader's snapshot between checks): give each thread its own,
+    opened from the same path.  Every reader of an index, in any thread or
+    process, shares one copy of it through the page cache.
     """
 
     def __init__(self, index: IndexReader | str | os.PathLike, policy: Policy | None = None, *,
@@ -43,7 +44,8 @@ class Blocker:
         self._last_refresh = time.monotonic()
         self.policy = policy or Policy()
         self.params = self.index.params
-        self.router = Router(seed=self.params.seed, views=set(self.params.featurizers), code_engine=self.params.code_engine)
+        self.router = Router(seed=self.params.seed, views=set(self.params.featurizers),
+                             code_engine=self.params.code_engine)
         self.params.check_featurizers(self.router.versions())
         self.sketcher = Sketcher(self.params)
         self._hits = np.empty(HIT_BUFFER, dtype=np.uint32)
