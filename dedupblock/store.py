@@ -172,6 +172,18 @@ class _Staging:
         return Segment.build(keys, docs)
 
 
+def _scan(txn: lmdb.Transaction, prefix: bytes) -> Iterator[tuple[int, bytes]]:
+    """``(document number, value)`` of every ``prefix + docno`` key, in order."""
+    with txn.cursor() as cur:
+        if not cur.set_range(prefix):
+            return
+        for k, v in cur:
+            k = bytes(k)
+            if not k.startswith(prefix):
+                return
+            yield struct.unpack(">I", k[len(prefix):len(prefix) + 4])[0], v
+
+
 def _put_segment(txn: lmdb.Transaction, s: int, seg: Segment) -> None:
     txn.put(f"seg/{s}/keys".encode(), seg.keys.tobytes())
     txn.put(f"seg/{s}/docs".encode(), seg.docs.tobytes())
@@ -449,14 +461,10 @@ class IndexUpdater:
                 else:
                     docnos.append(struct.unpack(">I", raw)[0])
             if source_glob is not None:
-                with txn.cursor() as cur:
-                    if cur.set_range(b"doc/"):
-                        for k, v in cur:
-                            if not k.startswith(b"doc/"):
-                                break
-                            src = json.loads(v).get("source")
-                            if isinstance(src, str) and fnmatch.fnmatchcase(src, source_glob):
-                                docnos.append(struct.unpack(">I", k[4:8])[0])
+                for n, v in _scan(txn, b"doc/"):
+                    src = json.loads(v).get("source")
+                    if isinstance(src, str) and fnmatch.fnmatchcase(src, source_glob):
+                        docnos.append(n)
             removed = self._remove_in(txn, state, sorted(set(docnos)))
             self._commit_state(txn, state, "remove")
             return {"removed": removed, "not_found": missing, **state}
@@ -468,13 +476,7 @@ class IndexUpdater:
 
         def op(txn: lmdb.Transaction) -> dict[str, Any]:
             state = self._state(txn)
-            tomb: list[int] = []
-            with txn.cursor() as cur:
-                if cur.set_range(b"tomb/"):
-                    for k, _ in cur:
-                        if not k.startswith(b"tomb/"):
-                            break
-                        tomb.append(struct.unpack(">I", k[5:9])[0])
+            tomb = [n for n, _ in _scan(txn, b"tomb/")]
             keys, docs = [], []
             for s in state["segments"]:
                 k = np.frombuffer(txn.get(f"seg/{s}/keys".encode()), dtype=np.uint64)
@@ -621,15 +623,7 @@ class IndexReader:
                     arr = arr.copy()
                 arrays.append(arr)
             self.segments.append(Segment(*arrays))
-        tomb = set()
-        with txn.cursor() as cur:
-            if cur.set_range(b"tomb/"):
-                for k, _ in cur:
-                    k = bytes(k)
-                    if not k.startswith(b"tomb/"):
-                        break
-                    tomb.add(struct.unpack(">I", k[5:9])[0])
-        self.tombstones = frozenset(tomb)
+        self.tombstones = frozenset(n for n, _ in _scan(txn, b"tomb/"))
         self.common: dict[str, np.ndarray] = {}
         for view in VIEWS:
             buf = txn.get(b"common/" + view.encode())
@@ -661,13 +655,8 @@ class IndexReader:
         return None if raw is None else ViewData.decode(raw)
 
     def iter_meta(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        with self._txn.cursor() as cur:
-            if cur.set_range(b"doc/"):
-                for k, v in cur:
-                    k = bytes(k)
-                    if not k.startswith(b"doc/"):
-                        break
-                    yield struct.unpack(">I", k[4:8])[0], json.loads(bytes(v))
+        for n, v in _scan(self._txn, b"doc/"):
+            yield n, json.loads(bytes(v))
 
     def sizes(self) -> dict[str, int]:
         st = os.stat(self.path / DATA_FILE)
