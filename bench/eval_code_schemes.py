@@ -32,7 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from dedupblock.featurize.code import SCHEMES, CodeFeaturizer
-from dedupblock.hashing import shingle_hashes
+from dedupblock.sketch import shingles as _shingles
+
+
+def shingle_hashes(token_hashes, k: int, seed: int):
+    return _shingles(np.ascontiguousarray(token_hashes, dtype=np.uint64), k, np.uint64(seed))
 
 KS = (3, 5, 8, 12, 16)
 KINDS = (

@@ -14,7 +14,6 @@ package remains the reference it is tested against.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, uint32, uint64
 
 P1 = uint64(11400714785074694791)
@@ -130,25 +129,4 @@ def band_hash(sig, start, r, seed):
     return token_hash(sig, start, start + r, seed)
 
 
-def shingle_hashes(token_hashes: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Hashes of every run of ``k`` consecutive tokens (one shingle if fewer)."""
-    return _shingle_hashes(np.ascontiguousarray(token_hashes, dtype=np.uint64), k, np.uint64(seed))
-
-
-@njit(cache=True, nogil=True)
-def _shingle_hashes(th, k, seed):
-    n = th.shape[0]
-    if n == 0:
-        return np.empty(0, dtype=np.uint64)
-    if n < k:
-        out = np.empty(1, dtype=np.uint64)
-        out[0] = shingle_hash(th, 0, n, seed)
-        return out
-    m = n - k + 1
-    out = np.empty(m, dtype=np.uint64)
-    for i in range(m):
-        out[i] = shingle_hash(th, i, k, seed)
-    return out
-
-
-__all__ = ["token_hash", "shingle_hash", "band_hash", "shingle_hashes"]
+__all__ = ["token_hash", "shingle_hash", "band_hash"]
