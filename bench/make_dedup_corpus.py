@@ -21,7 +21,6 @@ clustering against it is computed by :func:`pairwise_scores`.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 import time

@@ -872,7 +872,6 @@ def _op_spacing(text: str, lang: str, rng: random.Random) -> str:
         nxt = toks[k + 1] if k + 1 < len(toks) else None
         if t.kind == "ws" and "\n" not in t.text and prev and nxt and prev.kind != "com" and nxt.kind != "com":
             kinds = {prev.kind, nxt.kind}
-            word_like = {"id", "kw", "num", "str"}
             if "op" in kinds and not kinds <= {"op"} and not (kinds & {"pp"}) and rng.random() < 0.5:
                 continue  # drop the space next to an operator
         out.append(t.text)

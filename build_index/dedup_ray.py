@@ -39,7 +39,6 @@ import os
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np

@@ -14,7 +14,7 @@ package remains the reference it is tested against.
 
 from __future__ import annotations
 
-from numba import njit, uint32, uint64
+from numba import njit, uint64
 
 P1 = uint64(11400714785074694791)
 P2 = uint64(14029467366897019727)
