@@ -111,6 +111,10 @@ class Dedupblock:
         ts = self.sketcher.text_signature
         return [ts(d) for d in docs]
 
+    def fused_batch(self, docs: list[str]) -> np.ndarray:
+        """``Sketcher.text_signatures``: fold serially, the fused kernel on all numba threads."""
+        return self.sketcher.text_signatures(docs)
+
     def windowed(self, docs: list[str]) -> list[np.ndarray]:
         f, sk, v = self.feat.featurize, self.sketcher.sketch, self.view
         return [sk(f(d).hashes, v).keys for d in docs]
@@ -265,6 +269,9 @@ def main() -> None:
     run("dedupblock 64 perm, whole-doc signature, 1 thread", lambda: db64.whole(docs))
     run("dedupblock 64 perm, windowed sketch (+band keys), 1 thread", lambda: db64.windowed(docs))
     ncpu = numba_threads_all
+    if hasattr(db128.sketcher, "text_signatures"):
+        run(f"dedupblock 128 perm, whole-doc, fused kernel, batch, {ncpu} threads", lambda: db128.fused_batch(docs),
+            ncpu)
     run(f"dedupblock 128 perm, whole-doc, batch, {ncpu} threads", lambda: db128.whole_batch(docs, pool), ncpu)
     run(f"dedupblock 128 perm, windowed, batch, {ncpu} threads", lambda: db128.windowed_batch(docs, pool), ncpu)
     run(f"dedupblock 64 perm, whole-doc, batch, {ncpu} threads", lambda: db64.whole_batch(docs, pool), ncpu)

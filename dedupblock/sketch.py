@@ -100,6 +100,18 @@ class Sketcher:
         return _fused_text_signature(codepoints(fold(text).text), self.params.shingle, self.shingle_seed,
                                      self.shingle_seed, self.a, self.b)
 
+    def text_signatures(self, texts: list[str]) -> np.ndarray:
+        """:meth:`text_signature` of many texts, the numba part in parallel over documents.
+
+        Folding is Python (serial); tokenising, shingling and MinHash run on
+        all of numba's threads.  Returns ``uint32[len(texts), num_perm]``.
+        """
+        parts = [fold(t).text.encode("utf-32-le", "surrogatepass") for t in texts]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) // 4 for p in parts], out=offsets[1:])
+        cp = np.frombuffer(b"".join(parts), dtype=np.uint32)
+        return _fused_text_signatures(cp, offsets, self.params.shingle, self.shingle_seed, self.a, self.b)
+
     def sketch_batch(self, token_hashes: np.ndarray, offsets: np.ndarray, view: str
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Many documents at once, in parallel.
@@ -141,3 +153,12 @@ def _fused_text_signature(cp, k, token_seed, shingle_seed, a, b):
     if 0 < t < k:
         update_signature(sig, shingle_hash(ring, 0, t, shingle_seed), a, b)
     return sig
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _fused_text_signatures(cp, offsets, k, seed, a, b):
+    D = offsets.shape[0] - 1
+    out = np.empty((D, a.shape[0]), dtype=np.uint32)
+    for d in prange(D):
+        out[d, :] = _fused_text_signature(cp[offsets[d]:offsets[d + 1]], k, seed, seed, a, b)
+    return out

@@ -16,3 +16,11 @@ def test_fused_signature_equals_pipeline(text: str, sample_records: list[dict]) 
     f = TextFeaturizer(sk.params.seed)
     for t in [text] + [r["text"] for r in sample_records[:4]]:
         assert np.array_equal(sk.text_signature(t), signature(sk.shingles(f.featurize(t).hashes), sk.a, sk.b))
+
+
+def test_batch_text_signatures_equal_single(sample_records: list[dict]) -> None:
+    sk = Sketcher(IndexParams(num_perm=64))
+    texts = [r["text"] for r in sample_records] + ["", "Ünïcödé ‘quotes’ ab cd ef", "a"]
+    batch = sk.text_signatures(texts)
+    for t, row in zip(texts, batch):
+        assert np.array_equal(row, sk.text_signature(t))
