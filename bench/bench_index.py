@@ -45,11 +45,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 
-def _view_arg(sketcher, view: str):
-    """``Sketcher.sketch`` takes a view name (or, in older versions, its number)."""
-    import inspect
-    params = inspect.signature(sketcher.sketch).parameters
-    return {"text": 0, "code": 1}[view] if "view_id" in params else view
+def _time_lsh_queries(lsh, qmh: list, qoff) -> tuple[list[float], list[int]]:
+    """CPU time and distinct candidates per output: every query window of it, union of the results.
+
+    Two passes; the first warms up and is discarded.
+    """
+    for _rep in range(2):
+        times, cands = [], []
+        for d in range(qoff.shape[0] - 1):
+            t = time.thread_time()
+            found = set()
+            for w in range(qoff[d], qoff[d + 1]):
+                found.update(lsh.query(qmh[w]))
+            times.append(time.thread_time() - t)
+            cands.append(len(found))
+    return times, cands
 
 
 def _child(args: list[str]) -> dict:
@@ -98,16 +108,7 @@ def child_datasketch(work: str, bands: int, rows: int) -> dict:
     build_s = time.perf_counter() - t0
     rss1 = common.rss_mb()
     qmh = [LeanMinHash(seed=1, hashvalues=qsigs[i], scheme="affine32") for i in range(qsigs.shape[0])]
-    times, cands = [], []
-    for rep in range(2):  # first pass = warm-up
-        times, cands = [], []
-        for d in range(qoff.shape[0] - 1):
-            t = time.thread_time()
-            found = set()
-            for w in range(qoff[d], qoff[d + 1]):
-                found.update(lsh.query(qmh[w]))
-            times.append(time.thread_time() - t)
-            cands.append(len(found))
+    times, cands = _time_lsh_queries(lsh, qmh, qoff)
     return {"build_s": build_s, "windows": int(sigs.shape[0]), "rss_increase_mb": rss1 - rss0,
             "peak_rss_mb": common.peak_rss_mb(), "lat": common.percentiles_ms(times),
             "mean_candidate_windows": float(np.mean(cands))}
@@ -147,16 +148,7 @@ def child_rensa(work: str, bands: int, rows: int) -> dict:
         m = rensa.RMinHash(num_perm, 1)
         m.update([x.tobytes() for x in qsh[qsh_off[w]:qsh_off[w + 1]]])
         qmh.append(m)
-    times, cands = [], []
-    for rep in range(2):
-        times, cands = [], []
-        for d in range(qoff.shape[0] - 1):
-            t = time.thread_time()
-            found = set()
-            for w in range(qoff[d], qoff[d + 1]):
-                found.update(lsh.query(qmh[w]))
-            times.append(time.thread_time() - t)
-            cands.append(len(found))
+    times, cands = _time_lsh_queries(lsh, qmh, qoff)
     return {"prep_s": prep_s, "signatures_s": sig_s, "insert_s": insert_s, "windows": int(off.shape[0] - 1),
             "num_perm": num_perm, "rss_increase_mb": rss1 - rss0, "rss_increase_after_del_matrix_mb": rss2 - rss0,
             "peak_rss_mb": common.peak_rss_mb(), "lat": common.percentiles_ms(times),
@@ -347,7 +339,7 @@ def main() -> None:
     st = {"featurize": [], "sketch": [], "lookup": [], "n_cand": [], "q_windows": []}
     q_sh, q_sh_off, q_sigs, q_win_off = [], [0], [], [0]
     clk = time.thread_time  # CPU time: stages are far below the scheduler's time slice
-    text_view = _view_arg(blocker.sketcher, "text")
+    text_view = "text"
     st["lookup_text"] = []
     for text, _ in queries:
         t = clk()
@@ -359,7 +351,7 @@ def main() -> None:
             if not len(vt):
                 continue
             c0 = clk()
-            skv = blocker.sketcher.sketch(vt.hashes, _view_arg(blocker.sketcher, view), stride=qs)
+            skv = blocker.sketcher.sketch(vt.hashes, view, stride=qs)
             c1 = clk()
             n_c += len(blocker._candidates_from_keys(skv.keys.ravel()))
             c2 = clk()

@@ -64,8 +64,7 @@ t3 = time.perf_counter()
 sig = signature(shingles(f.featurize(text).hashes, 5, np.uint64(1)), a, b)
 t4 = time.perf_counter()
 sk = Sketcher(IndexParams())
-import inspect
-v = 0 if "view_id" in inspect.signature(sk.sketch).parameters else "text"
+v = "text"
 t5 = time.perf_counter()
 sk.sketch(f.featurize(text).hashes, v)
 t6 = time.perf_counter()
@@ -96,8 +95,7 @@ class Dedupblock:
         self.a, self.b = permutations(num_perm, SEED)
         self.seed = np.uint64(SEED)
         self.sketcher = Sketcher(IndexParams(num_perm=num_perm, seed=SEED))
-        import inspect  # Sketcher.sketch takes a view name (older versions: its number)
-        self.view = 0 if "view_id" in inspect.signature(self.sketcher.sketch).parameters else "text"
+        self.view = "text"
 
     # single-threaded ---------------------------------------------------------
     def whole(self, docs: list[str]) -> list[np.ndarray]:
@@ -262,16 +260,13 @@ def main() -> None:
               f"load {common.load_average()})", flush=True)
 
     print("timing (best of up to 3 runs; 1 thread: CPU time, all threads: wall time):")
-    if hasattr(db128.sketcher, "text_signature"):
-        run("dedupblock 128 perm, whole-doc, fused kernel, 1 thread", lambda: db128.fused(docs))
+    run("dedupblock 128 perm, whole-doc, fused kernel, 1 thread", lambda: db128.fused(docs))
     run("dedupblock 128 perm, whole-doc signature, 1 thread", lambda: db128.whole(docs))
     run("dedupblock 128 perm, windowed sketch (+band keys), 1 thread", lambda: db128.windowed(docs))
     run("dedupblock 64 perm, whole-doc signature, 1 thread", lambda: db64.whole(docs))
     run("dedupblock 64 perm, windowed sketch (+band keys), 1 thread", lambda: db64.windowed(docs))
     ncpu = numba_threads_all
-    if hasattr(db128.sketcher, "text_signatures"):
-        run(f"dedupblock 128 perm, whole-doc, fused kernel, batch, {ncpu} threads", lambda: db128.fused_batch(docs),
-            ncpu)
+    run(f"dedupblock 128 perm, whole-doc, fused kernel, batch, {ncpu} threads", lambda: db128.fused_batch(docs), ncpu)
     run(f"dedupblock 128 perm, whole-doc, batch, {ncpu} threads", lambda: db128.whole_batch(docs, pool), ncpu)
     run(f"dedupblock 128 perm, windowed, batch, {ncpu} threads", lambda: db128.windowed_batch(docs, pool), ncpu)
     run(f"dedupblock 64 perm, whole-doc, batch, {ncpu} threads", lambda: db64.whole_batch(docs, pool), ncpu)

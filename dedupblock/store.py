@@ -242,10 +242,6 @@ class IndexWriter:
         self._staging = _Staging(0)
         self._ids: set[str] = set()
 
-    @property
-    def n_docs(self) -> int:
-        return self._staging.n_docs
-
     def has_id(self, doc_id: str) -> bool:
         return doc_id in self._ids
 
