@@ -25,6 +25,10 @@ def policy_options(fn: Any) -> Any:
                      show_default=True, help="Exactly copied run (tokens) that fires regardless of edits elsewhere."),
         click.option("--code-min-exact-tokens", type=click.IntRange(0), default=defaults.code_min_exact_tokens,
                      show_default=True, help="The same in the code view (identifier-normalised code tokens)."),
+        click.option("--code-min-tokens", type=click.IntRange(0), default=defaults.code_min_tokens,
+                     show_default=True, help="Code view: shortest near copy that is most of the output's code."),
+        click.option("--code-min-embedded-run", type=click.IntRange(0), default=defaults.code_min_embedded_run,
+                     show_default=True, help="Code view: exact run that fires inside a longer output."),
         click.option("--code-min-agreement", type=click.FloatRange(0, 1), default=defaults.code_min_agreement,
                      show_default=True, help="Code view: how consistently identifiers/literals must correspond."),
     ]):

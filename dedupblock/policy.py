@@ -26,10 +26,21 @@ class Policy:
     In the ``code`` view (identifiers and literals normalised) a run is only
     evidence if the parameters correspond as a consistent renaming
     (``span.agreement >= code_min_agreement``, see
-    :func:`dedupblock.verify.parameter_agreement`) and is counted in code
-    tokens (``code_min_exact_tokens``; a string literal is one token); a near
-    copy there must also hold that many tokens of distinct material and, when
-    it is not most of the output, five times as many.
+    :func:`dedupblock.verify.parameter_agreement`), and lengths are counted in
+    code tokens (a string literal is one token).  How long a renaming-tolerant
+    match must be depends on how much of the output's code it covers:
+
+    * a region that is most of the output's code (``near_copy_fraction``): an
+      exact run of ``code_min_exact_tokens``, or a near copy of at least
+      ``code_min_tokens`` tokens and as many tokens of distinct material: the
+      output *is* a (renamed, lightly edited) copy;
+    * a region inside a longer output: an exact run of
+      ``code_min_embedded_run`` tokens, or a near copy of five times
+      ``code_min_exact_tokens``.  Independent files of one project share
+      renamed 4-6 line fragments (the same ``try``/``finally`` around other
+      names, two fixers of one framework): as part of a longer output such a
+      fragment is an idiom, not a copy.  A verbatim copy is the text view's
+      business, which keeps its own, shorter, run length.
 
     Shared runs shorter than that are idioms, licence lines and boilerplate;
     the defaults are in the spirit of GitHub Copilot's public-code filter
@@ -44,7 +55,9 @@ class Policy:
     near_copy_fraction: float = 0.5
     near_copy_chars: int = 600
     code_min_exact_tokens: int = 28
-    code_min_agreement: float = 0.4
+    code_min_tokens: int = 20
+    code_min_embedded_run: int = 45
+    code_min_agreement: float = 0.3
     mode: str = "block"
     #: documents verified per view and query (most LSH hits first)
     max_candidates: int = 4
@@ -56,7 +69,8 @@ class Policy:
             raise ValueError(f"code_min_agreement must be in [0, 1], got {self.code_min_agreement}")
         if not 0.0 <= self.near_copy_fraction <= 1.0:
             raise ValueError(f"near_copy_fraction must be in [0, 1], got {self.near_copy_fraction}")
-        if min(self.min_match_chars, self.min_exact_tokens, self.near_copy_chars, self.code_min_exact_tokens) < 0:
+        if min(self.min_match_chars, self.min_exact_tokens, self.near_copy_chars, self.code_min_exact_tokens,
+               self.code_min_tokens, self.code_min_embedded_run) < 0:
             raise ValueError("minimum match lengths must be >= 0")
         if self.max_candidates < 1:
             raise ValueError("max_candidates must be >= 1")
@@ -75,12 +89,12 @@ class Policy:
         if view == "code":
             if span.agreement is not None and span.agreement < self.code_min_agreement:
                 return None
-            need = self.code_min_exact_tokens
-            if span.exact_run >= need:
+            most = span.tokens >= self.near_copy_fraction * span.output_tokens
+            if span.exact_run >= (self.code_min_exact_tokens if most else self.code_min_embedded_run):
                 return "exact_run"
-            material = span.distinct + shingle - 1
-            if near and span.tokens >= need and material >= need and (
-                    span.tokens >= self.near_copy_fraction * span.output_tokens or span.tokens >= 5 * need):
+            material = min(span.tokens, span.distinct + shingle - 1)
+            need = self.code_min_tokens if most else 5 * self.code_min_exact_tokens
+            if near and span.tokens >= need and material >= min(need, self.code_min_exact_tokens):
                 return "near_copy"
             return None
         if span.exact_run >= self.min_exact_tokens:

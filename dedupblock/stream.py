@@ -89,7 +89,8 @@ class StreamGuard:
         # evaluated here with the real policy, per view).
         fields = {f.name for f in dataclasses.fields(p)}
         loosen = {"min_match_chars": 0, "min_exact_tokens": 0, "code_min_exact_tokens": 0,
-                  "code_min_agreement": 0.0, "mode": "annotate"}
+                  "code_min_tokens": 0, "code_min_embedded_run": 0, "code_min_agreement": 0.0,
+                  "mode": "annotate"}
         self._scan_policy = dataclasses.replace(p, **{k: v for k, v in loosen.items() if k in fields})
         try:
             self._rule_per_view = len(inspect.signature(p.rule).parameters) >= 2
