@@ -77,3 +77,26 @@ def test_fenced_block_with_renamed_copy_names_the_block(sample_index, sample_rec
     assert abs(code_matches[0].spans[0].source[0] - start) < 40
     # the text view alone does not see it: the copy is caught because of the code view
     assert not [m for m in v.matches if m.view == "text" and m.rule]
+
+
+def _code_span(tokens: int, output_tokens: int, run: int, similarity: float = 1.0):
+    from dedupblock.verdict import Span
+    return Span(output=(0, 10 * tokens), source=(0, 10 * tokens), similarity=similarity, containment=similarity,
+                tokens=tokens, exact_run=run, output_tokens=output_tokens, distinct=tokens, agreement=0.9)
+
+
+def test_code_rule_length_depends_on_coverage() -> None:
+    """A renamed fragment inside a long output is an idiom; the same match as the whole output is a copy."""
+    p = Policy()
+    fragment = _code_span(tokens=35, output_tokens=35, run=35)
+    assert p.rule(fragment, "code", 8) == "exact_run"
+    assert p.rule(_code_span(35, 1000, 35), "code", 8) is None  # 35 < code_min_embedded_run
+    assert p.rule(_code_span(50, 1000, 50), "code", 8) == "exact_run"
+    # a lightly edited whole-output copy fires from code_min_tokens, not below
+    assert p.rule(_code_span(22, 24, 12, similarity=0.9), "code", 8) == "near_copy"
+    assert p.rule(_code_span(18, 18, 12, similarity=0.9), "code", 8) is None
+    # an inconsistent renaming is no evidence at any length
+    import dataclasses
+    assert p.rule(dataclasses.replace(fragment, agreement=0.1), "code", 8) is None
+    with pytest.raises(ValueError):
+        Policy(code_min_embedded_run=-1)
