@@ -26,7 +26,8 @@ Sources (install / fetch before running; all read-only):
 * Rust: Debian ``librust-memchr-dev librust-semver-dev librust-itoa-dev`` (pulls
   libc, compiler_builtins) in ``/usr/share/cargo/registry``.
 
-Usage: ``python bench/make_lang_checks.py [--out tests/data/lang_checks] [--seed 11]``.
+Usage: ``python bench/make_lang_checks.py [--out tests/data/lang_checks] [--seed 11]``; a larger set
+for evaluation only: ``--files 80 --per-kind 60 --out /tmp/lang_checks_large``.
 Deterministic for a given seed and set of files.
 """
 
@@ -1190,12 +1191,17 @@ def generate(files: dict[str, list[SrcFile]], seed: int) -> tuple[list[dict], li
 
 
 def main() -> None:
+    global N_FILES, N_PER_KIND
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "tests" / "data" / "lang_checks"))
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--ts-root", default="/tmp/lang_sources/rxjs/package/src",
                     help="unpacked `npm pack rxjs@7.8.1` src/ directory")
+    ap.add_argument("--files", type=int, default=N_FILES, help="files per language (corpus + held out)")
+    ap.add_argument("--per-kind", type=int, default=N_PER_KIND,
+                    help="queries per language and kind (the test suite's set uses the default)")
     args = ap.parse_args()
+    N_FILES, N_PER_KIND = args.files, args.per_kind
     files = collect(args.ts_root)
     corpus, queries, stats = generate(files, args.seed)
     out = Path(args.out)

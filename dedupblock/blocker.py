@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -19,7 +20,7 @@ from dedupblock.postings import lookup
 from dedupblock.sketch import Sketcher
 from dedupblock.store import IndexReader
 from dedupblock.verdict import Match, Span, Verdict
-from dedupblock.verify import parameter_agreement, verify_document
+from dedupblock.verify import comment_agreement, comment_shingles, parameter_agreement, verify_document
 
 #: documents taken per band key; a key shared by more is boilerplate
 MAX_POSTINGS = 256
@@ -58,13 +59,14 @@ class Blocker:
             if now - self._last_refresh >= self.refresh_interval:
                 self._last_refresh = now
                 self.index.refresh()
-        found = self._match_view("text", self.router.text.featurize(text))
+        text_view = self.router.text.featurize(text)
+        found = self._match_view("text", text_view)
         # The code view costs as much as the rest of a check (lexing); an output
         # that the text view already blocks needs no second opinion.
         if not any(m.rule for m in found):
             code = self.router.query_code(text, lang)
             if code is not None:
-                found += self._match_view("code", code)
+                found += self._match_view("code", code, context=text_view)
         best: dict[str, Match] = {}
         for m in found:
             old = best.get(m.doc_id)
@@ -99,13 +101,20 @@ class Blocker:
         order = np.argsort(-counts, kind="stable")[: self.policy.max_candidates]
         return docs[order].astype(np.int64)
 
-    def _match_view(self, view: str, tokens: Tokens) -> list[Match]:
+    def _match_view(self, view: str, tokens: Tokens, context: Tokens | None = None) -> list[Match]:
+        """Verified matches of one view of the output.
+
+        ``context``: the output's text view, with which a code-view region that
+        fires is checked for comments that disagree with its source
+        (:func:`dedupblock.verify.comment_agreement`).
+        """
         if len(tokens) == 0:
             return []
         docs, q_sh = self.candidates(view, tokens.hashes)
         k = self.params.shingle_for(view)
         max_gap = 2 * k + 2  # two nearby edits break up to 2k shingles
         common = self.index.common[view]
+        comments = _CommentEvidence(self, tokens, context) if view == "code" and context is not None else None
         out = []
         for docno in docs.tolist():
             vd = self.index.view(docno, view)
@@ -140,6 +149,8 @@ class Blocker:
                     distinct=distinct,
                     agreement=agreement,
                 ))
+            if comments is not None:
+                spans = [comments.judge(sp, docno, k) for sp in spans]
             rules = [self.policy.rule(sp, view, k) for sp in spans]
             fired = [(sp, r) for sp, r in zip(spans, rules) if r]
             if fired:  # every firing region is reported, for redaction and attribution
@@ -157,3 +168,32 @@ class Blocker:
                              source=meta.get("source"), license=meta.get("license"),
                              lang=meta.get("lang"), rule=rule))
         return out
+
+
+class _CommentEvidence:
+    """Comment agreement of the code-view regions of one output, computed when a region would fire."""
+
+    def __init__(self, blocker: Blocker, code: Tokens, text: Tokens) -> None:
+        self.blocker, self.code, self.text = blocker, code, text
+        self.k = blocker.params.shingle_for("text")
+        self._all: np.ndarray | None = None  # comment shingles of the whole output, lazily
+        self._starts: np.ndarray | None = None
+
+    def judge(self, sp: Span, docno: int, k_code: int) -> Span:
+        b = self.blocker
+        if b.policy.rule(sp, "code", k_code) is None:
+            return sp  # does not fire anyway: no need to look at comments
+        if self._all is None:
+            t = self.text
+            sh = b.sketcher.shingles(t.hashes, "text")
+            self._all, self._starts, self._ends = comment_shingles(
+                t.starts, t.ends, sh, self.code.starts, self.code.ends, self.k, 0, 1 << 62)
+        if self._all.shape[0] == 0:
+            return sp
+        s, e = sp.output
+        mine = self._all[(self._starts >= s) & (self._ends <= e)]
+        vd = b.index.view(docno, "text")
+        if vd is None:
+            return sp
+        ag = comment_agreement(mine, vd.sorted_hashes, vd.positions, vd.starts, sp.source[0], sp.source[1])
+        return sp if ag is None else dataclasses.replace(sp, comments=ag)

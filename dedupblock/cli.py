@@ -31,6 +31,9 @@ def policy_options(fn: Any) -> Any:
                      show_default=True, help="Code view: exact run that fires inside a longer output."),
         click.option("--code-min-agreement", type=click.FloatRange(0, 1), default=defaults.code_min_agreement,
                      show_default=True, help="Code view: how consistently identifiers/literals must correspond."),
+        click.option("--code-min-comment-agreement", type=click.FloatRange(0, 1),
+                     default=defaults.code_min_comment_agreement, show_default=True,
+                     help="Code view: share of a region's comments that must be found near the source."),
     ]):
         fn = opt(fn)
     return fn

@@ -26,7 +26,11 @@ class Policy:
     In the ``code`` view (identifiers and literals normalised) a run is only
     evidence if the parameters correspond as a consistent renaming
     (``span.agreement >= code_min_agreement``, see
-    :func:`dedupblock.verify.parameter_agreement`), and lengths are counted in
+    :func:`dedupblock.verify.parameter_agreement`) and, when the region holds
+    comments, they are found near the source region
+    (``span.comments >= code_min_comment_agreement``, see
+    :func:`dedupblock.verify.comment_agreement`: same structure with other
+    comments is independently written code), and lengths are counted in
     code tokens (a string literal is one token).  How long a renaming-tolerant
     match must be depends on how much of the output's code it covers:
 
@@ -58,6 +62,7 @@ class Policy:
     code_min_tokens: int = 20
     code_min_embedded_run: int = 45
     code_min_agreement: float = 0.3
+    code_min_comment_agreement: float = 0.3
     mode: str = "block"
     #: documents verified per view and query (most LSH hits first)
     max_candidates: int = 4
@@ -67,6 +72,8 @@ class Policy:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
         if not 0.0 <= self.code_min_agreement <= 1.0:
             raise ValueError(f"code_min_agreement must be in [0, 1], got {self.code_min_agreement}")
+        if not 0.0 <= self.code_min_comment_agreement <= 1.0:
+            raise ValueError(f"code_min_comment_agreement must be in [0, 1], got {self.code_min_comment_agreement}")
         if not 0.0 <= self.near_copy_fraction <= 1.0:
             raise ValueError(f"near_copy_fraction must be in [0, 1], got {self.near_copy_fraction}")
         if min(self.min_match_chars, self.min_exact_tokens, self.near_copy_chars, self.code_min_exact_tokens,
@@ -88,6 +95,8 @@ class Policy:
         near = span.similarity >= self.threshold
         if view == "code":
             if span.agreement is not None and span.agreement < self.code_min_agreement:
+                return None
+            if span.comments is not None and span.comments < self.code_min_comment_agreement:
                 return None
             most = span.tokens >= self.near_copy_fraction * span.output_tokens
             if span.exact_run >= (self.code_min_exact_tokens if most else self.code_min_embedded_run):

@@ -90,7 +90,7 @@ class StreamGuard:
         fields = {f.name for f in dataclasses.fields(p)}
         loosen = {"min_match_chars": 0, "min_exact_tokens": 0, "code_min_exact_tokens": 0,
                   "code_min_tokens": 0, "code_min_embedded_run": 0, "code_min_agreement": 0.0,
-                  "mode": "annotate"}
+                  "code_min_comment_agreement": 0.0, "mode": "annotate"}
         self._scan_policy = dataclasses.replace(p, **{k: v for k, v in loosen.items() if k in fields})
         try:
             self._rule_per_view = len(inspect.signature(p.rule).parameters) >= 2
@@ -217,7 +217,8 @@ class StreamGuard:
             match_view = getattr(b, "_match_view", None)
             if match_view is None:  # another Blocker: one match per document
                 return views, b.check(text, self.lang).matches
-            return views, [m for view, toks in views.items() for m in match_view(view, toks)]
+            return views, [m for view, toks in views.items()
+                           for m in match_view(view, toks, context=views.get("text"))]
         finally:
             b.policy = saved
             self.checks += 1

@@ -20,12 +20,16 @@ class Span:
     distinct: int = 0  # distinct matched shingles in the region
     #: code view: how consistently the parameters (identifiers, literals) correspond
     agreement: float | None = None
+    #: code view: share of the region's comment shingles found near the source
+    #: region (None: too few comments to tell; see dedupblock.verify.comment_agreement)
+    comments: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"output": list(self.output), "source": list(self.source),
                 "similarity": round(self.similarity, 4), "containment": round(self.containment, 4),
                 "tokens": self.tokens, "exact_run": self.exact_run,
-                **({} if self.agreement is None else {"agreement": round(self.agreement, 4)})}
+                **({} if self.agreement is None else {"agreement": round(self.agreement, 4)}),
+                **({} if self.comments is None else {"comment_agreement": round(self.comments, 4)})}
 
 
 @dataclass

@@ -345,3 +345,56 @@ def verify_document(q_sh, q_starts, q_ends, d_sorted, d_pos, k, max_gap, min_cha
         out[n, 11] = distinct_evidence(q_sh, pos, regs[i, 0], regs[i, 1], common)
         n += 1
     return pos, out[:n]
+
+
+#: fewest comment shingles in a code region for its comments to count as evidence
+MIN_COMMENT_SHINGLES = 8
+
+
+def comment_shingles(text_starts: np.ndarray, text_ends: np.ndarray, text_sh: np.ndarray,
+                     code_starts: np.ndarray, code_ends: np.ndarray, k: int, start: int,
+                     end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Text-view shingles of ``[start, end)`` that lie inside one comment, with their char spans.
+
+    The code view drops comments: they are the gaps between consecutive code
+    tokens.  A text token belongs to gap ``g`` (between code tokens ``g - 1``
+    and ``g``) when it overlaps no code token; a text shingle (``k`` tokens) is
+    a comment shingle when its first and last tokens are in the same gap.
+    String literals are not counted: they are code tokens of their own.
+    """
+    n = code_starts.shape[0]
+    if n == 0 or text_sh.shape[0] == 0 or text_starts.shape[0] < k:
+        none = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), none, none
+    g = np.searchsorted(code_ends, text_starts, side="right")  # code tokens ended before the text token
+    nxt = np.where(g < n, code_starts[np.minimum(g, n - 1)], np.iinfo(np.int32).max)
+    gap = np.where(text_ends <= nxt, g, -1)
+    m = text_sh.shape[0]
+    first, last = gap[:m], gap[k - 1:k - 1 + m]
+    s, e = text_starts[:m], text_ends[k - 1:k - 1 + m]
+    ok = (first >= 0) & (first == last) & (s >= start) & (e <= end)
+    return text_sh[ok], s[ok], e[ok]
+
+
+def comment_agreement(out_comments: np.ndarray, d_sorted: np.ndarray, d_pos: np.ndarray, d_starts: np.ndarray,
+                      src_start: int, src_end: int, slack: int = 200) -> float | None:
+    """Fraction of a code region's comment shingles found near its source region.
+
+    Two independently written pieces of code with the same structure (two
+    exception classes, two test functions of one file) are identical once
+    identifiers are normalised, but their comments say different things; a
+    copy, renamed or not, keeps its comments or drops them.  ``d_*`` is the
+    source document's text view (sorted shingles, their positions, token
+    starts); the source region is widened by ``slack`` characters because
+    comments sit before the code they describe.  ``None`` when the region
+    has fewer than :data:`MIN_COMMENT_SHINGLES` comment shingles (no evidence
+    either way, e.g. a copy with its comments stripped).
+    """
+    if out_comments.shape[0] < MIN_COMMENT_SHINGLES or d_sorted.shape[0] == 0:
+        return None
+    at = d_starts[d_pos]
+    near = d_sorted[(at >= src_start - slack) & (at < src_end + slack)]  # still sorted
+    if near.shape[0] == 0:
+        return 0.0
+    i = np.minimum(np.searchsorted(near, out_comments), near.shape[0] - 1)
+    return float(np.count_nonzero(near[i] == out_comments)) / out_comments.shape[0]

@@ -100,3 +100,71 @@ def test_code_rule_length_depends_on_coverage() -> None:
     assert p.rule(dataclasses.replace(fragment, agreement=0.1), "code", 8) is None
     with pytest.raises(ValueError):
         Policy(code_min_embedded_run=-1)
+
+
+_JAVA_EXCEPTION = '''package java.io;
+
+/**
+ * Signals that an I/O operation has been interrupted. An
+ * InterruptedIOException is thrown to indicate that an input or output
+ * transfer has been terminated because the thread performing it was interrupted.
+ */
+public class InterruptedIOException extends IOException {
+    @java.io.Serial
+    private static final long serialVersionUID = 4020568460727500567L;
+
+    /**
+     * Constructs an InterruptedIOException with null as its error detail
+     * message, which the caller may inspect later through getMessage.
+     */
+    public InterruptedIOException() {
+        super();
+    }
+
+    /**
+     * Constructs an InterruptedIOException with the specified detail message.
+     * The string s can be retrieved later by the getMessage method of Throwable.
+     */
+    public InterruptedIOException(String s) {
+        super(s);
+    }
+
+    /**
+     * Reports how many bytes had been transferred as part of the I/O
+     * operation before it was interrupted, counted by the writer.
+     */
+    public int bytesTransferred = 0;
+}
+'''
+
+
+def test_code_twin_with_other_comments_is_not_a_copy(tmp_path) -> None:
+    """Same structure, other names and other comments: independently written (two JDK exception classes)."""
+    from build_index.build import build
+    from dedupblock.params import IndexParams
+
+    idx = tmp_path / "java.idx"
+    build([{"id": "InterruptedIOException.java", "text": _JAVA_EXCEPTION, "lang": "java"}], str(idx), IndexParams())
+    b = Blocker(idx, refresh_interval=None)
+    renamed = _JAVA_EXCEPTION.replace("InterruptedIOException", "StreamBrokenException").replace("(String s)", "(String why)").replace("super(s)", "super(why)").replace("bytesTransferred", "moved")
+    v = b.check(renamed, "java")  # a renamed copy keeps its comments: blocked
+    assert v.blocked and v.match_id == "InterruptedIOException.java"
+    twin = renamed
+    for old, new in [("Signals that an I/O operation has been interrupted. An", "Thrown when a character encoding is not"),
+                     ("is thrown to indicate that an input or output", "supported by this Java virtual machine, so"),
+                     ("transfer has been terminated because the thread performing it was interrupted.",
+                      "that no reader or writer for the named charset can be constructed here."),
+                     ("null as its error detail\n     * message, which the caller may inspect later through getMessage.",
+                      "no detail message at all;\n     * use the other constructor to describe what failed."),
+                     ("with the specified detail message.\n     * The string s can be retrieved later by the getMessage method of Throwable.",
+                      "naming the encoding.\n     * @param why a short description of the reason, shown to users."),
+                     ("Reports how many bytes had been transferred as part of the I/O\n     * operation before it was interrupted, counted by the writer.",
+                      "The number of characters that were decoded successfully\n     * before the unsupported sequence was met in the input.")]:
+        assert old in twin
+        twin = twin.replace(old, new)
+    v = b.check(twin, "java")
+    code = [m for m in v.matches if m.view == "code"]
+    assert not v.blocked, v.to_dict()
+    assert code and code[0].spans[0].comments is not None and code[0].spans[0].comments < 0.3
+    # without the comment evidence, the same twin is a renamed copy
+    assert Blocker(idx, Policy(code_min_comment_agreement=0.0), refresh_interval=None).check(twin, "java").blocked
