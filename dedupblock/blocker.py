@@ -131,9 +131,11 @@ class Blocker:
                 q_len, s_len = q_last_tok - qf + 1, s_last_tok - sf + 1
                 cq, cs = min(cq, q_len), min(cs, s_len)
                 agreement = None
+                verbatim = False
                 if tokens.raw is not None and vd.raw is not None:
-                    support, params = parameter_agreement(tokens.hashes, tokens.raw, vd.raw, pos, qf, ql, k)
+                    support, params, identical = parameter_agreement(tokens.hashes, tokens.raw, vd.raw, pos, qf, ql, k)
                     agreement = support / params if params >= 3 else 1.0
+                    verbatim = identical == params
                 spans.append(Span(
                     output=(out_start, out_end),
                     source=(int(vd.starts[sf]), int(vd.ends[s_last_tok])),
@@ -148,6 +150,7 @@ class Blocker:
                     output_tokens=nq,
                     distinct=distinct,
                     agreement=agreement,
+                    verbatim=verbatim,
                 ))
             if comments is not None:
                 spans = [comments.judge(sp, docno, k) for sp in spans]

@@ -39,7 +39,9 @@ class Policy:
       ``code_min_tokens`` tokens and as many tokens of distinct material: the
       output *is* a (renamed, lightly edited) copy;
     * a region inside a longer output: an exact run of
-      ``code_min_embedded_run`` tokens, or a near copy of five times
+      ``code_min_embedded_run`` tokens (``code_min_exact_tokens`` if every
+      identifier and literal of the region is spelled as in the source:
+      ``span.verbatim``), or a near copy of five times
       ``code_min_exact_tokens``.  Independent files of one project share
       renamed 4-6 line fragments (the same ``try``/``finally`` around other
       names, two fixers of one framework): as part of a longer output such a
@@ -99,7 +101,8 @@ class Policy:
             if span.comments is not None and span.comments < self.code_min_comment_agreement:
                 return None
             most = span.tokens >= self.near_copy_fraction * span.output_tokens
-            if span.exact_run >= (self.code_min_exact_tokens if most else self.code_min_embedded_run):
+            short_run_ok = most or span.verbatim  # a verbatim copy, names included, is no idiom
+            if span.exact_run >= (self.code_min_exact_tokens if short_run_ok else self.code_min_embedded_run):
                 return "exact_run"
             material = min(span.tokens, span.distinct + shingle - 1)
             need = self.code_min_tokens if most else 5 * self.code_min_exact_tokens

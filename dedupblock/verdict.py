@@ -23,6 +23,8 @@ class Span:
     #: code view: share of the region's comment shingles found near the source
     #: region (None: too few comments to tell; see dedupblock.verify.comment_agreement)
     comments: float | None = None
+    #: code view: every identifier and literal of the region is spelled as in the source
+    verbatim: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"output": list(self.output), "source": list(self.source),

@@ -240,7 +240,9 @@ def parameter_agreement(q_norm, q_raw, s_raw, pos, qf, ql, k):
     * a new consistent pair is neutral (each rename must appear once);
     * a pair contradicting an earlier one counts against it.
 
-    Returns ``(support, parameters)``: the score is ``support / parameters``.
+    Returns ``(support, parameters, identical)``: the score is
+    ``support / parameters``; ``identical`` counts the parameters spelled the
+    same on both sides (all of them: a verbatim copy, names included).
     """
     n_q = q_raw.shape[0]
     n_s = s_raw.shape[0]
@@ -249,6 +251,7 @@ def parameter_agreement(q_norm, q_raw, s_raw, pos, qf, ql, k):
     seen_q = -1
     support = 0
     params = 0
+    identical = 0
     for i in range(qf, ql + 1):
         p = pos[i]
         if p < 0:
@@ -266,6 +269,7 @@ def parameter_agreement(q_norm, q_raw, s_raw, pos, qf, ql, k):
             params += 1
             if a == b:
                 support += 1
+                identical += 1
                 fwd[a] = b
                 bwd[b] = a
             elif a in fwd:
@@ -276,7 +280,7 @@ def parameter_agreement(q_norm, q_raw, s_raw, pos, qf, ql, k):
             else:
                 fwd[a] = b
                 bwd[b] = a
-    return support, params
+    return support, params, identical
 
 
 @njit(cache=True, nogil=True)
