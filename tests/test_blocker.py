@@ -91,12 +91,14 @@ def test_code_rule_length_depends_on_coverage() -> None:
     fragment = _code_span(tokens=35, output_tokens=35, run=35)
     assert p.rule(fragment, "code", 8) == "exact_run"
     assert p.rule(_code_span(35, 1000, 35), "code", 8) is None  # 35 < code_min_embedded_run
+    # ... unless nothing was renamed: a verbatim copy of 35 code tokens is no idiom
+    import dataclasses
+    assert p.rule(dataclasses.replace(_code_span(35, 1000, 35), verbatim=True), "code", 8) == "exact_run"
     assert p.rule(_code_span(50, 1000, 50), "code", 8) == "exact_run"
     # a lightly edited whole-output copy fires from code_min_tokens, not below
     assert p.rule(_code_span(22, 24, 12, similarity=0.9), "code", 8) == "near_copy"
     assert p.rule(_code_span(18, 18, 12, similarity=0.9), "code", 8) is None
     # an inconsistent renaming is no evidence at any length
-    import dataclasses
     assert p.rule(dataclasses.replace(fragment, agreement=0.1), "code", 8) is None
     with pytest.raises(ValueError):
         Policy(code_min_embedded_run=-1)
