@@ -113,6 +113,14 @@ class Dedupblock:
         """``Sketcher.text_signatures``: fold serially, the fused kernel on all numba threads."""
         return self.sketcher.text_signatures(docs)
 
+    def fused_oph(self, docs: list[str]) -> list[np.ndarray]:
+        """``Sketcher.text_signature_oph``: the fused kernel with one-permutation hashing."""
+        ts = self.sketcher.text_signature_oph
+        return [ts(d) for d in docs]
+
+    def fused_oph_batch(self, docs: list[str]) -> np.ndarray:
+        return self.sketcher.text_signatures_oph(docs)
+
     def windowed(self, docs: list[str]) -> list[np.ndarray]:
         f, sk, v = self.feat.featurize, self.sketcher.sketch, self.view
         return [sk(f(d).hashes, v).keys for d in docs]
@@ -177,6 +185,7 @@ def jaccard_check(docs: list[str], n_pairs: int) -> list[list]:
 
     from dedupblock.featurize.text import TextFeaturizer
     from dedupblock.minhash import jaccard_estimate, permutations, signature
+    from dedupblock.oph import oph_signature
     from dedupblock.sketch import shingles
 
     rng = random.Random(3)
@@ -201,16 +210,36 @@ def jaccard_check(docs: list[str], n_pairs: int) -> list[list]:
         r1, r2 = rensa.RMinHash(128, SEED), rensa.RMinHash(128, SEED)
         r1.update(list(p1))
         r2.update(list(p2))
-        rows.append([f"pair {i} (edit rate {rates[i % len(rates)]})", exact_db, exact_py, est_db,
+        est_oph = jaccard_estimate(oph_signature(sh1, 128, s), oph_signature(sh2, 128, s))
+        rows.append([f"pair {i} (edit rate {rates[i % len(rates)]})", exact_db, exact_py, est_db, est_oph,
                      m1.jaccard(m2), r1.jaccard(r2), abs(est_db - exact_db)])
-    errs = np.array([[r[3] - r[1], r[4] - r[2], r[5] - r[2]] for r in rows])
+    errs = np.array([[r[3] - r[1], r[4] - r[1], r[5] - r[2], r[6] - r[2]] for r in rows])
     sd = np.array([np.sqrt(max(r[1] * (1 - r[1]), 1e-9) / 128) for r in rows])
-    rows.append(["mean abs error (dedupblock / datasketch / rensa)", float("nan"), float("nan"),
-                 float(np.mean(np.abs(errs[:, 0]))), float(np.mean(np.abs(errs[:, 1]))),
-                 float(np.mean(np.abs(errs[:, 2]))), float("nan")])
-    rows.append(["RMS z-score (err / sqrt(J(1-J)/128))", float("nan"), float("nan"),
-                 float(np.sqrt(np.mean((errs[:, 0] / sd) ** 2))), float(np.sqrt(np.mean((errs[:, 1] / sd) ** 2))),
-                 float(np.sqrt(np.mean((errs[:, 2] / sd) ** 2))), float("nan")])
+    nan = float("nan")
+    rows.append(["mean abs error (dedupblock / OPH / datasketch / rensa)", nan, nan,
+                 *[float(np.mean(np.abs(errs[:, c]))) for c in range(4)], nan])
+    rows.append(["RMS z-score (err / sqrt(J(1-J)/128))", nan, nan,
+                 *[float(np.sqrt(np.mean((errs[:, c] / sd) ** 2))) for c in range(4)], nan])
+    return rows
+
+
+def featurize_throughput(corpus: str, limit: int | None) -> list[list]:
+    """MB/s of the text view and of the code view (lexer and tree-sitter engines) on the corpus's code files."""
+    from dedupblock.featurize.code import CodeFeaturizer
+    from dedupblock.featurize.text import TextFeaturizer
+
+    recs = [r for r in common.load_jsonl(corpus)[:limit] if r.get("lang") not in (None, "text")]
+    if not recs:
+        return []
+    texts = [r["text"] for r in recs]
+    mb = common.utf8_bytes(texts) / 1e6
+    rows = []
+    text, lexer, ts = TextFeaturizer(SEED), CodeFeaturizer(SEED), CodeFeaturizer(SEED, engine="tree-sitter")
+    for name, fn in [("text view (TextFeaturizer)", lambda: [text.featurize(t) for t in texts]),
+                     ("code view, lexer (default)", lambda: [lexer.featurize(r["text"], r["lang"]) for r in recs]),
+                     ("code view, tree-sitter", lambda: [ts.featurize(r["text"], r["lang"]) for r in recs])]:
+        t, _ = common.best_of(fn, max_runs=2, budget_s=4.0, clock=time.thread_time)
+        rows.append([name, len(texts), mb, mb / t])
     return rows
 
 
@@ -243,6 +272,7 @@ def main() -> None:
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
     for db in (db128, db64):  # JIT warm-up (excluded from timing)
         db.whole(warm), db.windowed(warm), db.whole_batch(warm), db.windowed_batch(warm, pool)
+        db.fused(warm), db.fused_batch(warm), db.fused_oph(warm), db.fused_oph_batch(warm)
 
     budget = 2.0 if args.quick else 6.0
     results: list[tuple[str, float, str]] = []  # (name, seconds, group)
@@ -261,12 +291,14 @@ def main() -> None:
 
     print("timing (best of up to 3 runs; 1 thread: CPU time, all threads: wall time):")
     run("dedupblock 128 perm, whole-doc, fused kernel, 1 thread", lambda: db128.fused(docs))
+    run("dedupblock 128 bins, whole-doc, fused one-permutation (OPH), 1 thread", lambda: db128.fused_oph(docs))
     run("dedupblock 128 perm, whole-doc signature, 1 thread", lambda: db128.whole(docs))
     run("dedupblock 128 perm, windowed sketch (+band keys), 1 thread", lambda: db128.windowed(docs))
     run("dedupblock 64 perm, whole-doc signature, 1 thread", lambda: db64.whole(docs))
     run("dedupblock 64 perm, windowed sketch (+band keys), 1 thread", lambda: db64.windowed(docs))
     ncpu = numba_threads_all
     run(f"dedupblock 128 perm, whole-doc, fused kernel, batch, {ncpu} threads", lambda: db128.fused_batch(docs), ncpu)
+    run(f"dedupblock 128 bins, whole-doc, fused OPH, batch, {ncpu} threads", lambda: db128.fused_oph_batch(docs), ncpu)
     run(f"dedupblock 128 perm, whole-doc, batch, {ncpu} threads", lambda: db128.whole_batch(docs, pool), ncpu)
     run(f"dedupblock 128 perm, windowed, batch, {ncpu} threads", lambda: db128.windowed_batch(docs, pool), ncpu)
     run(f"dedupblock 64 perm, whole-doc, batch, {ncpu} threads", lambda: db64.whole_batch(docs, pool), ncpu)
@@ -292,9 +324,14 @@ def main() -> None:
           "at J is sqrt(J(1-J)/128) <= 0.044):")
     jrows = jaccard_check(docs, args.pairs if not args.quick else 6)
     print(common.table(["pair", "exact (dedupblock shingles)", "exact (regex shingles)", "dedupblock est.",
-                        "datasketch est.", "rensa est.", "abs err dedupblock"], jrows))
+                        "dedupblock OPH est.", "datasketch est.", "rensa est.", "abs err dedupblock"], jrows))
+    frows = featurize_throughput(args.corpus, limit)
+    print()
+    print("Featurization alone (1 thread, CPU time; the code view is what an index build adds for code files):")
+    print(common.table(["featurizer", "docs", "MB", "MB/s"], frows))
     common.write_json(args.json, {"machine": info, "docs": len(docs), "mb": mb, "cold_start": cold,
-                                  "results": [dict(zip(headers, r)) for r in rows], "jaccard": jrows})
+                                  "results": [dict(zip(headers, r)) for r in rows], "jaccard": jrows,
+                                  "featurize": frows})
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from dedupblock.featurize.tokens import codepoints, next_token
 from dedupblock.hashing import shingle_hash, token_hash
 from dedupblock.lsh import band_keys, band_keys_serial
 from dedupblock.minhash import update_signature, permutations, window_signatures, window_signatures_batch
+from dedupblock.oph import EMPTY, oph_densify, oph_update
 from dedupblock.params import IndexParams
 
 
@@ -112,6 +113,23 @@ class Sketcher:
         cp = np.frombuffer(b"".join(parts), dtype=np.uint32)
         return _fused_text_signatures(cp, offsets, self.params.shingle, self.shingle_seed, self.a, self.b)
 
+    def text_signature_oph(self, text: str) -> np.ndarray:
+        """Whole-document one-permutation MinHash (:mod:`dedupblock.oph`) of ``text``, fused.
+
+        Equal to ``oph.oph_signature(self.shingles(TextFeaturizer(seed).featurize(text).hashes),
+        num_perm, seed)`` (tested): ``num_perm`` bins instead of permutations.
+        """
+        return _fused_text_oph(codepoints(fold(text).text), self.params.shingle, self.shingle_seed,
+                               self.params.num_perm)
+
+    def text_signatures_oph(self, texts: list[str]) -> np.ndarray:
+        """:meth:`text_signature_oph` of many texts, the numba part in parallel over documents."""
+        parts = [fold(t).text.encode("utf-32-le", "surrogatepass") for t in texts]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) // 4 for p in parts], out=offsets[1:])
+        cp = np.frombuffer(b"".join(parts), dtype=np.uint32)
+        return _fused_text_ophs(cp, offsets, self.params.shingle, self.shingle_seed, self.params.num_perm)
+
     def sketch_batch(self, token_hashes: np.ndarray, offsets: np.ndarray, view: str
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Many documents at once, in parallel.
@@ -161,4 +179,37 @@ def _fused_text_signatures(cp, offsets, k, seed, a, b):
     out = np.empty((D, a.shape[0]), dtype=np.uint32)
     for d in prange(D):
         out[d, :] = _fused_text_signature(cp[offsets[d]:offsets[d + 1]], k, seed, seed, a, b)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _fused_text_oph(cp, k, seed, K):
+    """:func:`_fused_text_signature` with one-permutation hashing into ``K`` bins."""
+    sig = np.full(K, EMPTY, dtype=np.uint32)
+    filled = np.zeros(K, dtype=np.bool_)
+    ring = np.empty(2 * k, dtype=np.uint64)
+    n = cp.shape[0]
+    t = 0
+    i, j = next_token(cp, 0, n)
+    while i < n:
+        h = token_hash(cp, i, j, seed)
+        slot = t % k
+        ring[slot] = h
+        ring[slot + k] = h
+        t += 1
+        if t >= k:
+            oph_update(sig, filled, shingle_hash(ring, t % k, k, seed), K)
+        i, j = next_token(cp, j, n)
+    if 0 < t < k:
+        oph_update(sig, filled, shingle_hash(ring, 0, t, seed), K)
+    oph_densify(sig, filled, seed)
+    return sig
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _fused_text_ophs(cp, offsets, k, seed, K):
+    D = offsets.shape[0] - 1
+    out = np.empty((D, K), dtype=np.uint32)
+    for d in prange(D):
+        out[d, :] = _fused_text_oph(cp[offsets[d]:offsets[d + 1]], k, seed, K)
     return out

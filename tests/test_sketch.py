@@ -24,3 +24,17 @@ def test_batch_text_signatures_equal_single(sample_records: list[dict]) -> None:
     batch = sk.text_signatures(texts)
     for t, row in zip(texts, batch):
         assert np.array_equal(row, sk.text_signature(t))
+
+
+@pytest.mark.parametrize("text", ["", "one", "five tokens in a row here", "Ünïcödé ‘quotes’ ab cd ef", "Hello, World! " * 50])
+def test_fused_oph_equals_pipeline(text: str, sample_records: list[dict]) -> None:
+    from dedupblock.oph import oph_signature
+
+    sk = Sketcher(IndexParams(num_perm=128))
+    f = TextFeaturizer(sk.params.seed)
+    texts = [text] + [r["text"] for r in sample_records[:4]]
+    for t in texts:
+        want = oph_signature(sk.shingles(f.featurize(t).hashes), 128, sk.shingle_seed)
+        assert np.array_equal(sk.text_signature_oph(t), want)
+    for t, row in zip(texts, sk.text_signatures_oph(texts)):
+        assert np.array_equal(row, sk.text_signature_oph(t))
