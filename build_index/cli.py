@@ -151,7 +151,9 @@ def compact(index_path: str) -> None:
               help="Which documents of a cluster to keep: first | longest | field:NAME (numeric, highest first).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Hash seed (shingles, MinHash).")
 @click.option("--num-perm", type=click.IntRange(16, 1024), default=128, show_default=True,
-              help="MinHash permutations per document.")
+              help="MinHash entries per document (permutations, or bins with --signature oph).")
+@click.option("--signature", type=click.Choice(["oph", "minhash"]), default="oph", show_default=True,
+              help="Whole-document signature: one-permutation MinHash (one hash per shingle) or classic MinHash.")
 @click.option("--shingle", type=click.IntRange(1, 64), default=5, show_default=True, help="Tokens per shingle.")
 @click.option("--code-shingle", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Tokens per shingle in the code view (normalised code tokens).")
@@ -168,13 +170,14 @@ def compact(index_path: str) -> None:
               help="Refuse documents whose text is longer.")
 @user_errors
 def dedup(input_path: str, out_path: str, max_copies: int, threshold: float, report_path: str | None, engine: str,
-          against: str | None, keep: str, seed: int, num_perm: int, shingle: int, code_shingle: int,
-          views: str, ray_address: str | None,
+          against: str | None, keep: str, seed: int, num_perm: int, signature: str, shingle: int,
+          code_shingle: int, views: str, ray_address: str | None,
           work_dir: str | None, memory_mb: int, workers: int, max_doc_chars: int) -> None:
     """Remove near-duplicate documents (MinHash/LSH clusters, exact Jaccard verification)."""
     from build_index.dedup import DedupParams, dedup as run_local
 
-    params = DedupParams(threshold=threshold, max_copies=max_copies, keep=keep, num_perm=num_perm, shingle=shingle,
+    params = DedupParams(threshold=threshold, max_copies=max_copies, keep=keep, num_perm=num_perm,
+                         signature=signature, shingle=shingle,
                          code_shingle=code_shingle, views=tuple(v.strip() for v in views.split(",") if v.strip()),
                          seed=seed, against=against, max_doc_chars=max_doc_chars)
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731

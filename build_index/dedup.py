@@ -52,6 +52,7 @@ from dedupblock.featurize.route import ALL_VIEWS, Router
 from dedupblock.hashing import band_hash
 from dedupblock.lsh import resolve_bands
 from dedupblock.minhash import permutations, signatures_batch
+from dedupblock.oph import oph_signatures_batch
 from dedupblock.readers import MAX_DOC_CHARS
 from dedupblock.sketch import VIEW_SEED_STRIDE, VIEWS, shingles_batch
 
@@ -74,6 +75,9 @@ FLAG_CONTAMINATED, FLAG_EMPTY = 1, 2
 
 
 # -- parameters ---------------------------------------------------------------
+#: whole-document signature schemes (both estimate Jaccard; see dedupblock.oph)
+SIGNATURES = ("oph", "minhash")
+
 @dataclass(frozen=True)
 class DedupParams:
     """Everything that decides the result (and so keys the resumable stages)."""
@@ -82,6 +86,8 @@ class DedupParams:
     max_copies: int = 1
     keep: str = "first"  # first | longest | field:NAME
     num_perm: int = 128
+    #: "oph" (one-permutation MinHash, dedupblock.oph: one hash per shingle) or "minhash" (num_perm permutations)
+    signature: str = "oph"
     shingle: int = 5
     code_shingle: int = 8
     views: tuple[str, ...] = ("text", "code")
@@ -99,6 +105,8 @@ class DedupParams:
             raise ValueError(f"--threshold must be in (0, 1), got {self.threshold}")
         if self.max_copies < 1:
             raise ValueError("--max-copies must be >= 1")
+        if self.signature not in SIGNATURES:
+            raise ValueError(f"--signature must be one of {', '.join(SIGNATURES)}, got {self.signature!r}")
         if self.shingle < 1 or self.code_shingle < 1:
             raise ValueError("shingle size must be >= 1")
         if not (self.keep in ("first", "longest") or (self.keep.startswith("field:") and len(self.keep) > 6)):
@@ -119,7 +127,8 @@ class DedupParams:
         return self.keep[6:] if self.keep.startswith("field:") else None
 
     def sketch_key(self) -> dict[str, Any]:
-        return {"num_perm": self.num_perm, "shingle": self.shingle, "code_shingle": self.code_shingle,
+        return {"num_perm": self.num_perm, "signature": self.signature, "shingle": self.shingle,
+                "code_shingle": self.code_shingle,
                 "views": list(self.views), "seed": self.seed,
                 "against": os.path.abspath(self.against) if self.against else None,
                 "text_field": self.text_field, "id_field": self.id_field, "max_doc_chars": self.max_doc_chars,
@@ -428,7 +437,10 @@ def sketch_batch(router: Router, params: DedupParams, a: np.ndarray, b: np.ndarr
         h = np.concatenate([toks_of[u] for u in members])
         sh_off, sh = shingles_batch(h, off, params.shingle_for(view), np.uint64(params.seed))
         u_off, u_sh = unique_sorted_batch(sh_off, sh)
-        sigs[members] = signatures_batch(u_sh, u_off, a, b)
+        if params.signature == "oph":
+            sigs[members] = oph_signatures_batch(u_sh, u_off, params.num_perm, np.uint64(params.seed))
+        else:
+            sigs[members] = signatures_batch(u_sh, u_off, a, b)
         for j, u in enumerate(members):
             seg[u] = u_sh[u_off[j]:u_off[j + 1]]
     return {"doc": np.asarray([d for d, _ in units], dtype=np.int64),
