@@ -54,7 +54,7 @@ from dedupblock.lsh import resolve_bands
 from dedupblock.minhash import permutations, signatures_batch
 from dedupblock.oph import oph_signatures_batch
 from dedupblock.readers import MAX_DOC_CHARS
-from dedupblock.sketch import VIEW_SEED_STRIDE, VIEWS, shingles_batch
+from dedupblock.sketch import VIEW_SEED_STRIDE, VIEWS, shingles_batch, text_shingles_batch
 
 #: bumped when the layout of any stage output changes (invalidates work dirs)
 WORK_FORMAT = 1
@@ -187,9 +187,10 @@ def unique_sorted_batch(sh_off: np.ndarray, sh: np.ndarray) -> tuple[np.ndarray,
     """Sort and deduplicate each segment ``sh[sh_off[u]:sh_off[u+1]]``: the unit's shingle set.
 
     The sort is NumPy's, per segment (SIMD; about 5x faster here than a numba
-    sort inside ``prange``), the compaction a parallel numba kernel.
+    sort inside ``prange``), in place (``sh`` is reordered), the compaction a
+    parallel numba kernel.
     """
-    srt = np.array(sh, dtype=np.uint64, copy=True)
+    srt = sh if sh.dtype == np.uint64 else sh.astype(np.uint64)
     for u in range(sh_off.shape[0] - 1):
         srt[sh_off[u]:sh_off[u + 1]].sort()
     return _compact_sorted(np.ascontiguousarray(sh_off, dtype=np.int64), srt)
@@ -420,22 +421,36 @@ def sketch_batch(router: Router, params: DedupParams, a: np.ndarray, b: np.ndarr
     sizes), ``shingles`` (the sorted unique sets, concatenated) and ``sigs``
     (``uint32[units, num_perm]``).
     """
+    # The text view is tokenised and shingled in one pass, in parallel over the
+    # batch (no token arrays); the code view's tokens are shingled below.  Units
+    # are in (document, view name) order.
+    seed = np.uint64(params.seed)
+    text_sh: tuple[np.ndarray, np.ndarray] | None = None
+    if "text" in params.views:
+        text_sh = text_shingles_batch(texts, params.shingle_for("text"), params.seed)
     units: list[tuple[int, str]] = []
-    toks_of: list[np.ndarray] = []
+    data: list[np.ndarray] = []  # code: token hashes; text: shingles
     for i, (text, lang) in enumerate(zip(texts, langs)):
-        for view, toks in sorted(router.doc_views(text, lang).items()):
-            if len(toks):
-                units.append((i, view))
-                toks_of.append(toks.hashes)
+        if "code" in params.views:
+            code = router.doc_code(text, lang)
+            if code is not None and len(code):
+                units.append((i, "code"))
+                data.append(code.hashes)
+        if text_sh is not None and text_sh[0][i + 1] > text_sh[0][i]:
+            units.append((i, "text"))
+            data.append(text_sh[1][text_sh[0][i]:text_sh[0][i + 1]])
     n = len(units)
     seg: list[np.ndarray] = [np.zeros(0, np.uint64)] * n
     sigs = np.empty((n, a.shape[0]), dtype=np.uint32)
     for view in sorted({v for _, v in units}):
         members = [u for u in range(n) if units[u][1] == view]
         off = np.zeros(len(members) + 1, dtype=np.int64)
-        np.cumsum([toks_of[u].shape[0] for u in members], out=off[1:])
-        h = np.concatenate([toks_of[u] for u in members])
-        sh_off, sh = shingles_batch(h, off, params.shingle_for(view), np.uint64(params.seed))
+        np.cumsum([data[u].shape[0] for u in members], out=off[1:])
+        h = np.concatenate([data[u] for u in members])
+        if view == "text":
+            sh_off, sh = off, h
+        else:
+            sh_off, sh = shingles_batch(h, off, params.shingle_for(view), seed)
         u_off, u_sh = unique_sorted_batch(sh_off, sh)
         if params.signature == "oph":
             sigs[members] = oph_signatures_batch(u_sh, u_off, params.num_perm, np.uint64(params.seed))

@@ -142,7 +142,30 @@ class Sketcher:
         return sh_off, sh, win_off, band_keys(sigs, p.bands, p.rows, VIEWS[view] * VIEW_SEED_STRIDE)
 
 
-__all__ = ["Sketch", "Sketcher", "shingles", "shingles_batch"]
+def text_shingles(text: str, k: int, seed: int) -> np.ndarray:
+    """The text view's ``k``-shingles of ``text``, tokenised and shingled in one pass.
+
+    Equal to ``shingles(TextFeaturizer(seed).featurize(text).hashes, k, seed)`` (tested)
+    without the token arrays (offsets are not needed for corpus dedup).
+    """
+    return _fused_text_shingles(codepoints(fold(text).text), k, np.uint64(seed))
+
+
+def text_shingles_batch(texts: list[str], k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_shingles` of many texts: ``(offsets, shingles)``, the numba part on all threads.
+
+    Folding is Python (serial); tokenising and shingling run in parallel over documents.
+    """
+    parts = [fold(t).text for t in texts]
+    joined = "".join(parts)
+    # one byte per character when the whole batch is ASCII (a quarter of the memory traffic)
+    cp = codepoints(joined) if joined else np.zeros(0, dtype=np.uint8)
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    return _fused_text_shingles_batch(cp, offsets, k, np.uint64(seed))
+
+
+__all__ = ["Sketch", "Sketcher", "shingles", "shingles_batch", "text_shingles", "text_shingles_batch"]
 
 
 @njit(cache=True, nogil=True)
@@ -213,3 +236,51 @@ def _fused_text_ophs(cp, offsets, k, seed, K):
     for d in prange(D):
         out[d, :] = _fused_text_oph(cp[offsets[d]:offsets[d + 1]], k, seed, K)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _fused_text_shingles(cp, k, seed):
+    out = np.empty(cp.shape[0] + 1, dtype=np.uint64)  # at most one token (so one shingle) per character
+    return out[:_fused_text_shingles_into(cp, k, seed, out)]
+
+
+@njit(cache=True, nogil=True)
+def _fused_text_shingles_into(cp, k, seed, out):
+    """Write the shingles of ``cp`` to ``out`` (room for ``len(cp) + 1``); returns how many."""
+    n = cp.shape[0]
+    ring = np.empty(2 * k, dtype=np.uint64)
+    t = 0
+    m = 0
+    i, j = next_token(cp, 0, n)
+    while i < n:
+        h = token_hash(cp, i, j, seed)
+        slot = t % k
+        ring[slot] = h
+        ring[slot + k] = h
+        t += 1
+        if t >= k:
+            out[m] = shingle_hash(ring, t % k, k, seed)
+            m += 1
+        i, j = next_token(cp, j, n)
+    if 0 < t < k:
+        out[m] = shingle_hash(ring, 0, t, seed)
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _fused_text_shingles_batch(cp, offsets, k, seed):
+    D = offsets.shape[0] - 1
+    buf = np.empty(cp.shape[0] + D, dtype=np.uint64)
+    cnt = np.zeros(D, dtype=np.int64)
+    for d in prange(D):
+        lo, hi = offsets[d], offsets[d + 1]
+        cnt[d] = _fused_text_shingles_into(cp[lo:hi], k, seed, buf[lo + d:hi + d + 1])
+    sh_off = np.zeros(D + 1, dtype=np.int64)
+    for d in range(D):
+        sh_off[d + 1] = sh_off[d] + cnt[d]
+    out = np.empty(sh_off[D], dtype=np.uint64)
+    for d in prange(D):
+        src = offsets[d] + d
+        out[sh_off[d]:sh_off[d + 1]] = buf[src:src + cnt[d]]
+    return sh_off, out

@@ -49,11 +49,17 @@ class Router:
 
     def doc_views(self, text: str, lang: str | None = None) -> dict[str, Tokens]:
         views = {"text": self.text.featurize(text)}
-        if "code" in self.enabled:
-            code_lang = self.code_lang(text, lang)
-            if code_lang in CODE_LANGS:
-                views["code"] = self.code.featurize(text, code_lang)
+        code = self.doc_code(text, lang)
+        if code is not None:
+            views["code"] = code
         return views
+
+    def doc_code(self, text: str, lang: str | None = None) -> Tokens | None:
+        """The code view of a corpus document, or ``None`` when it is not code (or the view is off)."""
+        if "code" not in self.enabled:
+            return None
+        code_lang = self.code_lang(text, lang)
+        return self.code.featurize(text, code_lang) if code_lang in CODE_LANGS else None
 
     def query_views(self, text: str, lang: str | None = None) -> dict[str, Tokens]:
         views = {"text": self.text.featurize(text)}
