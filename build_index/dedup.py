@@ -442,14 +442,17 @@ def sketch_batch(router: Router, params: DedupParams, a: np.ndarray, b: np.ndarr
     n = len(units)
     seg: list[np.ndarray] = [np.zeros(0, np.uint64)] * n
     sigs = np.empty((n, a.shape[0]), dtype=np.uint32)
+    whole: np.ndarray | None = None
     for view in sorted({v for _, v in units}):
         members = [u for u in range(n) if units[u][1] == view]
-        off = np.zeros(len(members) + 1, dtype=np.int64)
-        np.cumsum([data[u].shape[0] for u in members], out=off[1:])
-        h = np.concatenate([data[u] for u in members])
-        if view == "text":
-            sh_off, sh = off, h
+        if view == "text" and text_sh is not None:
+            # the text units' shingles, in unit order, are text_sh itself (empty documents
+            # have no unit and no shingles): no copy; offsets without the empty documents
+            sh_off, sh = np.unique(text_sh[0]), text_sh[1]
         else:
+            off = np.zeros(len(members) + 1, dtype=np.int64)
+            np.cumsum([data[u].shape[0] for u in members], out=off[1:])
+            h = np.concatenate([data[u] for u in members])
             sh_off, sh = shingles_batch(h, off, params.shingle_for(view), seed)
         u_off, u_sh = unique_sorted_batch(sh_off, sh)
         if params.signature == "oph":
@@ -458,10 +461,13 @@ def sketch_batch(router: Router, params: DedupParams, a: np.ndarray, b: np.ndarr
             sigs[members] = signatures_batch(u_sh, u_off, a, b)
         for j, u in enumerate(members):
             seg[u] = u_sh[u_off[j]:u_off[j + 1]]
+        if len(members) == n:  # one view only: the sets are already in unit order
+            whole = u_sh
     return {"doc": np.asarray([d for d, _ in units], dtype=np.int64),
             "view": np.asarray([view_id(v) for _, v in units], dtype=np.int64),
             "len": np.asarray([s.shape[0] for s in seg], dtype=np.int64),
-            "shingles": np.concatenate(seg) if seg else np.zeros(0, np.uint64), "sigs": sigs}
+            "shingles": whole if n and whole is not None else np.concatenate(seg) if seg else np.zeros(0, np.uint64),
+            "sigs": sigs}
 
 
 @dataclass
