@@ -35,6 +35,8 @@ import math
 import os
 import resource
 import shutil
+import queue
+import threading
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -383,16 +385,42 @@ def peak_child_rss_mb() -> float:
 
 # -- stage 1: sketch ----------------------------------------------------------
 class _Appender:
-    """Raw little-endian append files for the per-document / per-unit columns."""
+    """Raw little-endian append files for the per-document / per-unit columns.
+
+    Writes happen on a helper thread, in order (``tofile`` releases the GIL),
+    so that writing batch ``i`` overlaps with sketching batch ``i + 1``; at most
+    a few batches are queued.  A write error (a full disk) is raised by the
+    next :meth:`add` or by :meth:`close`.
+    """
 
     def __init__(self, root: Path, names: dict[str, str]) -> None:
         self.files = {n: open(root / f"{n}.bin", "wb") for n in names}
         self.dtypes = {n: np.dtype(d) for n, d in names.items()}
+        self._queue: queue.Queue[tuple[str, np.ndarray] | None] = queue.Queue(maxsize=4 * len(names))
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="sketch-writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    item[1].tofile(self.files[item[0]])
+                except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                    self._error = e
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def add(self, name: str, arr: np.ndarray) -> None:
-        np.ascontiguousarray(arr, dtype=self.dtypes[name]).tofile(self.files[name])
+        self._raise()
+        self._queue.put((name, np.ascontiguousarray(arr, dtype=self.dtypes[name])))
 
     def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
         for f in self.files.values():
             f.flush()
             os.fsync(f.fileno())

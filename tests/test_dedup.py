@@ -290,3 +290,18 @@ def test_bad_arguments_one_line(tmp_path):
         r = CliRunner().invoke(cli, argv)
         assert r.exit_code != 0 and needle in r.output and "Traceback" not in r.output, r.output
         assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_appender_reports_write_errors(tmp_path) -> None:
+    """Column files are written on a helper thread; a failed write (a full disk) still fails the stage."""
+    from build_index.dedup import _Appender
+
+    app = _Appender(tmp_path, {"a": "<i8"})
+    app.add("a", np.arange(3))
+    app.files["a"].close()  # every later write fails, as on a full disk
+    with pytest.raises((OSError, ValueError)):
+        try:
+            for _ in range(100):
+                app.add("a", np.arange(3))
+        finally:
+            app.close()
