@@ -178,23 +178,27 @@ class _CommentEvidence:
 
     def __init__(self, blocker: Blocker, code: Tokens, text: Tokens) -> None:
         self.blocker, self.code, self.text = blocker, code, text
-        self.k = blocker.params.shingle_for("text")
-        self._all: np.ndarray | None = None  # comment shingles of the whole output, lazily
-        self._starts: np.ndarray | None = None
+        #: the output's comment shingles with their char spans, computed on first use
+        self._comments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._comments is None:
+            t, b = self.text, self.blocker
+            sh = b.sketcher.shingles(t.hashes, "text")
+            self._comments = comment_shingles(t.starts, t.ends, sh, self.code.starts, self.code.ends,
+                                              b.params.shingle_for("text"))
+        return self._comments
 
     def judge(self, sp: Span, docno: int, k_code: int) -> Span:
+        """``sp`` with its comment agreement, if it would fire and holds comments."""
         b = self.blocker
         if b.policy.rule(sp, "code", k_code) is None:
             return sp  # does not fire anyway: no need to look at comments
-        if self._all is None:
-            t = self.text
-            sh = b.sketcher.shingles(t.hashes, "text")
-            self._all, self._starts, self._ends = comment_shingles(
-                t.starts, t.ends, sh, self.code.starts, self.code.ends, self.k, 0, 1 << 62)
-        if self._all.shape[0] == 0:
+        hashes, starts, ends = self._all()
+        if hashes.shape[0] == 0:
             return sp
         s, e = sp.output
-        mine = self._all[(self._starts >= s) & (self._ends <= e)]
+        mine = hashes[(starts >= s) & (ends <= e)]
         vd = b.index.view(docno, "text")
         if vd is None:
             return sp

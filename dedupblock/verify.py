@@ -356,9 +356,9 @@ MIN_COMMENT_SHINGLES = 8
 
 
 def comment_shingles(text_starts: np.ndarray, text_ends: np.ndarray, text_sh: np.ndarray,
-                     code_starts: np.ndarray, code_ends: np.ndarray, k: int, start: int,
-                     end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Text-view shingles of ``[start, end)`` that lie inside one comment, with their char spans.
+                     code_starts: np.ndarray, code_ends: np.ndarray, k: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Text-view shingles that lie inside one comment: ``(hashes, char starts, char ends)``.
 
     The code view drops comments: they are the gaps between consecutive code
     tokens.  A text token belongs to gap ``g`` (between code tokens ``g - 1``
@@ -376,7 +376,7 @@ def comment_shingles(text_starts: np.ndarray, text_ends: np.ndarray, text_sh: np
     m = text_sh.shape[0]
     first, last = gap[:m], gap[k - 1:k - 1 + m]
     s, e = text_starts[:m], text_ends[k - 1:k - 1 + m]
-    ok = (first >= 0) & (first == last) & (s >= start) & (e <= end)
+    ok = (first >= 0) & (first == last)
     return text_sh[ok], s[ok], e[ok]
 
 
