@@ -106,3 +106,15 @@ def test_split_markdown_without_fences_and_untagged() -> None:
     (seg,) = split_markdown(text)
     assert seg.is_code and seg.lang == "go" and text[seg.start:seg.end] == SNIPPETS["go"].rstrip("\n")
     assert split_markdown("use ```inline``` code\n") == [Segment(0, 22, None, False)]
+
+
+@pytest.mark.parametrize("text", ["", "a", "::::", ":::::", "))):\n):\n", "std::std::std", "let mut let mut ",
+                                  "naïve café → ;\n;\n", "====", "!==!==", "err != nil", "x" * 100 + "=>"])
+def test_marker_counts_are_str_count(text: str, sample_records: list[dict]) -> None:
+    """The one-pass marker kernel counts exactly what ``str.count`` counts (non-overlapping, per marker)."""
+    from dedupblock.featurize.lang import _COUNTED, _FIRST_IDS, _FIRST_START, _MARK_CPS, _MARK_OFF, _count_markers
+    from dedupblock.featurize.tokens import codepoints
+
+    for t in [text] + [r["text"][:5000] for r in sample_records[:6]]:
+        got = _count_markers(codepoints(t), _MARK_CPS, _MARK_OFF, _FIRST_START, _FIRST_IDS).tolist()
+        assert got == [t.count(m) for m in _COUNTED]
