@@ -16,7 +16,7 @@ import numpy as np
 from dedupblock.featurize.route import Router
 from dedupblock.featurize.tokens import Tokens
 from dedupblock.policy import Policy
-from dedupblock.postings import lookup
+from dedupblock.postings import lookup, top_documents
 from dedupblock.sketch import Sketcher
 from dedupblock.store import IndexReader
 from dedupblock.verdict import Match, Span, Verdict
@@ -94,10 +94,11 @@ class Blocker:
             n = lookup(seg.keys, seg.docs, seg.dirs, qkeys, MAX_POSTINGS, self._hits, n)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
+        if not self.index.tombstones:
+            return top_documents(self._hits, n, self.policy.max_candidates)
         docs, counts = np.unique(self._hits[:n], return_counts=True)
-        if self.index.tombstones:
-            alive = np.array([d not in self.index.tombstones for d in docs.tolist()], dtype=bool)
-            docs, counts = docs[alive], counts[alive]
+        alive = np.array([d not in self.index.tombstones for d in docs.tolist()], dtype=bool)
+        docs, counts = docs[alive], counts[alive]
         order = np.argsort(-counts, kind="stable")[: self.policy.max_candidates]
         return docs[order].astype(np.int64)
 
@@ -111,6 +112,7 @@ class Blocker:
         if len(tokens) == 0:
             return []
         docs, q_sh = self.candidates(view, tokens.hashes)
+        q_order = np.argsort(q_sh) if docs.shape[0] else q_sh  # once per view, for every candidate
         k = self.params.shingle_for(view)
         max_gap = 2 * k + 2  # two nearby edits break up to 2k shingles
         common = self.index.common[view]
@@ -120,7 +122,7 @@ class Blocker:
             vd = self.index.view(docno, view)
             if vd is None:
                 continue
-            pos, rows = verify_document(q_sh, tokens.starts, tokens.ends, vd.sorted_hashes, vd.positions, k,
+            pos, rows = verify_document(q_sh, q_order, tokens.starts, tokens.ends, vd.sorted_hashes, vd.positions, k,
                                         max_gap, self.policy.min_match_chars, common)
             if rows.shape[0] == 0:
                 continue

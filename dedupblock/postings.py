@@ -107,3 +107,38 @@ def lookup(keys, docs, dirs, qkeys, max_postings, out, n_out):
             taken += 1
             j += 1
     return n_out
+
+
+@njit(cache=True, nogil=True)
+def top_documents(hits, n, k):
+    """The ``k`` documents most frequent in ``hits[:n]`` (most hits first, ties by smaller number).
+
+    The same order as ``np.unique(..., return_counts=True)`` followed by a
+    stable ``argsort`` of the negated counts, in one compiled pass.
+    """
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    s = np.sort(hits[:n])
+    docs = np.empty(n, dtype=np.int64)
+    counts = np.empty(n, dtype=np.int64)
+    u = 0
+    run = 1
+    for i in range(1, n + 1):
+        if i < n and s[i] == s[i - 1]:
+            run += 1
+        else:
+            docs[u] = s[i - 1]
+            counts[u] = run
+            u += 1
+            run = 1
+    m = min(k, u)
+    out = np.empty(m, dtype=np.int64)
+    taken = np.zeros(u, dtype=np.bool_)
+    for j in range(m):  # k is small (max_candidates): selection beats sorting
+        best = -1
+        for i in range(u):
+            if not taken[i] and (best < 0 or counts[i] > counts[best]):
+                best = i
+        taken[best] = True
+        out[j] = docs[best]
+    return out

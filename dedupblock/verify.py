@@ -52,7 +52,7 @@ def _gallop(arr, lo, n, x):
 
 
 @njit(cache=True, nogil=True)
-def match_positions(q_sh, d_sorted, d_pos):
+def match_positions(q_sh, d_sorted, d_pos, order):
     """For each query shingle, a position of it in the source, or -1.
 
     A shingle that occurs once in the source fixes its position and so a
@@ -60,7 +60,8 @@ def match_positions(q_sh, d_sorted, d_pos):
     the occurrence closest to the diagonal of the nearest uniquely placed
     shingle, so repeats never scatter an alignment.  ``d_pos`` is ascending
     within each run of equal hashes (stable sort), which allows a binary
-    search for that occurrence.
+    search for that occurrence.  ``order`` is ``argsort(q_sh)``, computed once
+    per query and view, not once per candidate.
     """
     m = q_sh.shape[0]
     n = d_sorted.shape[0]
@@ -72,7 +73,6 @@ def match_positions(q_sh, d_sorted, d_pos):
     # Visit the query's shingles in ascending order and gallop through the
     # document's sorted array: sequential memory access instead of one cold
     # binary search per shingle.
-    order = np.argsort(q_sh)
     cur = 0
     for oi in range(m):
         i = order[oi]
@@ -314,8 +314,10 @@ def distinct_evidence(q_sh, pos, qf, ql, common):
 
 
 @njit(cache=True, nogil=True)
-def verify_document(q_sh, q_starts, q_ends, d_sorted, d_pos, k, max_gap, min_chars, common):
+def verify_document(q_sh, q_order, q_starts, q_ends, d_sorted, d_pos, k, max_gap, min_chars, common):
     """Align a query against one document and measure every region that may fire.
+
+    ``q_order`` is ``argsort(q_sh)`` (see :func:`match_positions`).
 
     One call per candidate (the per-call overhead of several small kernels
     was most of the cost of a check).  Returns ``(pos, rows)``: the alignment
@@ -323,7 +325,7 @@ def verify_document(q_sh, q_starts, q_ends, d_sorted, d_pos, k, max_gap, min_cha
     plus the region with most hits, rows of :func:`regions` extended with
     ``[q_last_token, out_start, out_end, distinct]``.
     """
-    pos = match_positions(q_sh, d_sorted, d_pos)
+    pos = match_positions(q_sh, d_sorted, d_pos, q_order)
     regs = regions(pos, k, max_gap, 3)
     r = regs.shape[0]
     out = np.empty((r, 12), dtype=np.int64)

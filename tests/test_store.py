@@ -131,3 +131,18 @@ def test_read_only_directory(tmp_path: Path, sample_records: list[dict]) -> None
             assert idx.n_docs == 3
     finally:
         os.chmod(out, 0o755)
+
+
+def test_top_documents_matches_numpy_order() -> None:
+    import numpy as np
+
+    from dedupblock.postings import top_documents
+
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        n = int(rng.integers(0, 60))
+        hits = rng.integers(0, 12, size=n + 5).astype(np.uint32)
+        for k in (1, 4, 20):
+            docs, counts = np.unique(hits[:n], return_counts=True)
+            want = docs[np.argsort(-counts, kind="stable")[:k]].astype(np.int64)
+            assert np.array_equal(top_documents(hits, n, k), want)
