@@ -67,7 +67,7 @@ class Policy:
     code_min_comment_agreement: float = 0.3
     mode: str = "block"
     #: documents verified per view and query (most LSH hits first)
-    max_candidates: int = 4
+    max_candidates: int = 3
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
