@@ -112,6 +112,11 @@ DETECT_WINDOW = 16_384
 # ~60 ``str.count`` calls were a third of the cost of checking a prose output.
 _COUNTED: list[str] = sorted({m for fam in _SUBSTRINGS.values() for m in fam} | set(_CODE_PUNCT))
 _COUNT_INDEX: dict[str, int] = {m: i for i, m in enumerate(_COUNTED)}
+#: per family: (counted-marker index, weight) pairs and (first word, weight) pairs, in the dicts' order
+_FAMILY_MARKERS: list[tuple[str, list[tuple[int, float]], list[tuple[str, float]]]] = [
+    (family, [(_COUNT_INDEX[m], w) for m, w in subs.items()], list(_FIRST_WORDS.get(family, {}).items()))
+    for family, subs in _SUBSTRINGS.items()
+]
 _MARK_CPS = np.array([ord(c) for m in _COUNTED for c in m], dtype=np.uint32)
 _MARK_OFF = np.cumsum([0] + [len(m) for m in _COUNTED]).astype(np.int64)
 _FIRST_IDS = np.array(sorted(range(len(_COUNTED)), key=lambda i: ord(_COUNTED[i][0])), dtype=np.int64)
@@ -171,10 +176,10 @@ def detect_lang(text: str) -> str | None:
     for word in _LINE_START.findall(head):
         words[word] = words.get(word, 0) + 1
     counts = _count_markers(codepoints(head), _MARK_CPS, _MARK_OFF, _FIRST_START, _FIRST_IDS).tolist()
+    get = words.get
     scores = {
-        family: sum(w * counts[_COUNT_INDEX[s]] for s, w in _SUBSTRINGS[family].items())
-        + sum(w * words.get(s, 0) for s, w in _FIRST_WORDS.get(family, {}).items())
-        for family in _SUBSTRINGS
+        family: sum(w * counts[i] for i, w in subs) + sum(w * get(s, 0) for s, w in firsts)
+        for family, subs, firsts in _FAMILY_MARKERS
     }
     families = {
         "python": scores["python"],
