@@ -96,7 +96,8 @@ _SUBSTRINGS: dict[str, dict[str, float]] = {
     "java": {"System.out": 3, "@Override": 3, "String ": 1, "void ": 1, "();\n": 1},
     "c": {"printf(": 2, "->": 1, "NULL": 1, "sizeof(": 2, "malloc(": 2, "char *": 2, ";\n": 0.3},
     "cpp": {"std::": 3, "nullptr": 3, "template<": 3, "::": 0.3},
-    "go": {":= ": 2, "err != nil": 3, "fmt.": 2, "func (": 3},
+    # "::=" is BNF (man pages, RFCs), not a Go short variable declaration
+    "go": {":= ": 2, "::= ": -2, "err != nil": 3, "fmt.": 2, "func (": 3},
     "rust": {"let mut ": 3, "&self": 2, "println!": 3, "pub fn ": 3, "&mut ": 2, "fn ": 1, "::": 0.3,
              "Some(": 1, "Ok(": 1},
 }
