@@ -50,6 +50,9 @@ class Blocker:
         self.params.check_featurizers(self.router.versions())
         self.sketcher = Sketcher(self.params)
         self._hits = np.empty(HIT_BUFFER, dtype=np.uint32)
+        # scratch of top_documents: a hit count per document number, and the documents hit
+        self._doc_counts = np.zeros(0, dtype=np.uint32)
+        self._touched = np.empty(HIT_BUFFER, dtype=np.uint32)
 
     # -- public API ---------------------------------------------------------
     def check(self, text: str, lang: str | None = None) -> Verdict:
@@ -95,7 +98,10 @@ class Blocker:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
         if not self.index.tombstones:
-            return top_documents(self._hits, n, self.policy.max_candidates)
+            size = int(self._hits[:n].max()) + 1
+            if size > self._doc_counts.shape[0]:  # the index grew (or first use)
+                self._doc_counts = np.zeros(max(size, 2 * self._doc_counts.shape[0]), dtype=np.uint32)
+            return top_documents(self._hits, n, self.policy.max_candidates, self._doc_counts, self._touched)
         docs, counts = np.unique(self._hits[:n], return_counts=True)
         alive = np.array([d not in self.index.tombstones for d in docs.tolist()], dtype=bool)
         docs, counts = docs[alive], counts[alive]

@@ -110,35 +110,36 @@ def lookup(keys, docs, dirs, qkeys, max_postings, out, n_out):
 
 
 @njit(cache=True, nogil=True)
-def top_documents(hits, n, k):
+def top_documents(hits, n, k, counts, touched):
     """The ``k`` documents most frequent in ``hits[:n]`` (most hits first, ties by smaller number).
 
     The same order as ``np.unique(..., return_counts=True)`` followed by a
-    stable ``argsort`` of the negated counts, in one compiled pass.
+    stable ``argsort`` of the negated counts, in ``O(n)``: ``counts`` is a
+    zeroed scratch array with a slot per document number (left zeroed on
+    return), ``touched`` one with room for ``n`` documents.  Boilerplate-heavy
+    outputs gather tens of thousands of hits, where sorting them was the
+    slowest step of a check.
     """
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    s = np.sort(hits[:n])
-    docs = np.empty(n, dtype=np.int64)
-    counts = np.empty(n, dtype=np.int64)
     u = 0
-    run = 1
-    for i in range(1, n + 1):
-        if i < n and s[i] == s[i - 1]:
-            run += 1
-        else:
-            docs[u] = s[i - 1]
-            counts[u] = run
+    for i in range(n):
+        d = hits[i]
+        if counts[d] == 0:
+            touched[u] = d
             u += 1
-            run = 1
+        counts[d] += 1
     m = min(k, u)
     out = np.empty(m, dtype=np.int64)
-    taken = np.zeros(u, dtype=np.bool_)
     for j in range(m):  # k is small (max_candidates): selection beats sorting
         best = -1
+        bc = 0
         for i in range(u):
-            if not taken[i] and (best < 0 or counts[i] > counts[best]):
+            d = touched[i]
+            c = counts[d]
+            if c > bc or (c == bc and c > 0 and d < touched[best]):
                 best = i
-        taken[best] = True
-        out[j] = docs[best]
+                bc = c
+        out[j] = touched[best]
+        counts[touched[best]] = 0  # taken (and reset)
+    for i in range(u):
+        counts[touched[i]] = 0
     return out

@@ -145,4 +145,6 @@ def test_top_documents_matches_numpy_order() -> None:
         for k in (1, 4, 20):
             docs, counts = np.unique(hits[:n], return_counts=True)
             want = docs[np.argsort(-counts, kind="stable")[:k]].astype(np.int64)
-            assert np.array_equal(top_documents(hits, n, k), want)
+            counts, touched = np.zeros(20, dtype=np.uint32), np.empty(n + 5, dtype=np.uint32)
+            assert np.array_equal(top_documents(hits, n, k, counts, touched), want)
+            assert not counts.any()  # the scratch is left zeroed
