@@ -26,6 +26,8 @@ from dedupblock.verify import comment_agreement, comment_shingles, parameter_agr
 MAX_POSTINGS = 256
 #: cap on candidate postings gathered for one query view
 HIT_BUFFER = 1 << 18
+#: documents up to which candidates are counted in a per-document array (64 MB of scratch)
+MAX_COUNT_SLOTS = 1 << 24
 
 
 class Blocker:
@@ -97,11 +99,13 @@ class Blocker:
             n = lookup(seg.keys, seg.docs, seg.dirs, qkeys, MAX_POSTINGS, self._hits, n)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        if not self.index.tombstones:
-            size = int(self._hits[:n].max()) + 1
+        size = int(self._hits[:n].max()) + 1
+        if not self.index.tombstones and size <= MAX_COUNT_SLOTS:
             if size > self._doc_counts.shape[0]:  # the index grew (or first use)
-                self._doc_counts = np.zeros(max(size, 2 * self._doc_counts.shape[0]), dtype=np.uint32)
+                self._doc_counts = np.zeros(min(MAX_COUNT_SLOTS, max(size, 2 * self._doc_counts.shape[0])),
+                                            dtype=np.uint32)
             return top_documents(self._hits, n, self.policy.max_candidates, self._doc_counts, self._touched)
+        # tombstones, or an index too large for a count per document: sort the hits
         docs, counts = np.unique(self._hits[:n], return_counts=True)
         alive = np.array([d not in self.index.tombstones for d in docs.tolist()], dtype=bool)
         docs, counts = docs[alive], counts[alive]
