@@ -107,10 +107,7 @@ class Sketcher:
         Folding is Python (serial); tokenising, shingling and MinHash run on
         all of numba's threads.  Returns ``uint32[len(texts), num_perm]``.
         """
-        parts = [fold(t).text.encode("utf-32-le", "surrogatepass") for t in texts]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) // 4 for p in parts], out=offsets[1:])
-        cp = np.frombuffer(b"".join(parts), dtype=np.uint32)
+        cp, offsets = folded_batch(texts)
         return _fused_text_signatures(cp, offsets, self.params.shingle, self.shingle_seed, self.a, self.b)
 
     def text_signature_oph(self, text: str) -> np.ndarray:
@@ -124,10 +121,7 @@ class Sketcher:
 
     def text_signatures_oph(self, texts: list[str]) -> np.ndarray:
         """:meth:`text_signature_oph` of many texts, the numba part in parallel over documents."""
-        parts = [fold(t).text.encode("utf-32-le", "surrogatepass") for t in texts]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) // 4 for p in parts], out=offsets[1:])
-        cp = np.frombuffer(b"".join(parts), dtype=np.uint32)
+        cp, offsets = folded_batch(texts)
         return _fused_text_ophs(cp, offsets, self.params.shingle, self.shingle_seed, self.params.num_perm)
 
     def sketch_batch(self, token_hashes: np.ndarray, offsets: np.ndarray, view: str
@@ -156,13 +150,23 @@ def text_shingles_batch(texts: list[str], k: int, seed: int) -> tuple[np.ndarray
 
     Folding is Python (serial); tokenising and shingling run in parallel over documents.
     """
+    cp, offsets = folded_batch(texts)
+    return _fused_text_shingles_batch(cp, offsets, k, np.uint64(seed))
+
+
+def folded_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The folded code points of ``texts``, concatenated, and each text's ``[start, end)`` offsets.
+
+    One byte per character when the whole batch is ASCII (a quarter of the
+    memory traffic), UTF-32 otherwise; the kernels read values, so both give
+    the same hashes.
+    """
     parts = [fold(t).text for t in texts]
     joined = "".join(parts)
-    # one byte per character when the whole batch is ASCII (a quarter of the memory traffic)
     cp = codepoints(joined) if joined else np.zeros(0, dtype=np.uint8)
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
-    return _fused_text_shingles_batch(cp, offsets, k, np.uint64(seed))
+    return cp, offsets
 
 
 __all__ = ["Sketch", "Sketcher", "shingles", "shingles_batch", "text_shingles", "text_shingles_batch"]
