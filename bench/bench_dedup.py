@@ -224,7 +224,7 @@ def main() -> None:
     for k in [int(x) for x in a.scales.split(",") if x]:
         inp = scaled(a.corpus, k, work)
         out = str(work / f"scale_x{k}.jsonl")
-        rep, wall, cpu, rss = run_child(["_local", inp, out, str(cores), "1024", "text,code"])
+        rep, wall, cpu, rss = run_child(["_local", inp, out, "1", "1024", "text,code"])
         res["scaling"].append({"x": k, "mb": round(Path(inp).stat().st_size / 1e6, 1), "docs": rep["docs_in"],
                                "engine_s": rep["total_seconds"], "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
                                "peak_rss_mb": round(rss), "worker_rss_mb": rep.get("peak_child_rss_mb"),
@@ -236,7 +236,7 @@ def main() -> None:
         inp = a.ray_corpus or a.corpus
         rmb = Path(inp).stat().st_size / 1e6
         out_l = str(work / "cmp_local.jsonl")
-        rep_l, wall_l, _, rss_l = run_child(["_local", inp, out_l, str(cores), "1024", "text,code"])
+        rep_l, wall_l, _, rss_l = run_child(["_local", inp, out_l, "1", "1024", "text,code"])
         out_r = str(work / "cmp_ray.jsonl")
         rep_r, wall_r, cpu_r, rss_r = run_child(["_ray", inp, out_r, str(cores)])
         same = bool(np.array_equal(np.load(out_l + ".labels.npy"), np.load(out_r + ".labels.npy"))) and \

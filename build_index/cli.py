@@ -164,8 +164,8 @@ def compact(index_path: str) -> None:
 @click.option("--memory-mb", type=click.IntRange(16), default=1024, show_default=True,
               help="Local engine: memory for grouping band keys; over it keys are bucketed on disk.")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True,
-              help="Local engine: sketch processes (0 = one per core for inputs over 64 MB "
-                   "when the code view is on).")
+              help="Local engine: sketch processes (0 = auto: one process, whose kernels use every core; "
+                   "more help corpora of code in languages other than Python).")
 @click.option("--max-doc-chars", type=click.IntRange(1), default=MAX_DOC_CHARS, show_default=True,
               help="Refuse documents whose text is longer.")
 @user_errors

@@ -1099,10 +1099,11 @@ def dedup(input_path: str, out: str, params: DedupParams, *, report_path: str | 
     if workers is None:
         workers = 1
     elif workers == 0:
-        # auto: processes pay off for the slow (tree-sitter) code view past a few batches (each worker
-        # starts in ~1-2 s); the text view alone was faster in one process in every measurement
-        big = source.total_bytes() > 4 * BATCH_CHARS
-        workers = (os.cpu_count() or 1) if big and "code" in params.views else 1
+        # auto: one process, whose numba kernels use every core.  Worker processes pay off only
+        # where Python-level featurizing dominates (code in languages other than Python, whose
+        # lexer is a regex loop: ~6 MB/s); on the benchmark corpus (Python and prose) one process
+        # was faster with and without the code view (docs/dedup.md), so they are opt-in.
+        workers = 1
     if params.against:
         from dedupblock import Blocker
 
