@@ -11,8 +11,10 @@ a small table of the text's distinct non-ASCII characters, built per call.
 
 It is a second implementation of the same rules, so it is held to
 token-for-token identity with the regex lexer (``tests/test_pylex.py``
-compares both on the dev corpus's Python files and queries and on random
-ASCII soup).  The rules, in the regex alternation's order, at each position:
+compares hashes, raw hashes and offsets on standard-library files, fragments
+of them, and random soup with Unicode digits, spaces and lone surrogates; it
+also held on every Python file and query of the dev set).  The rules, in the
+regex alternation's order, at each position:
 
 1. whitespace (``\\s``) and backslash-newline: skipped;
 2. ``#`` comment to the end of the line: skipped;
