@@ -45,8 +45,10 @@ class Policy:
       ``code_min_exact_tokens``.  Independent files of one project share
       renamed 4-6 line fragments (the same ``try``/``finally`` around other
       names, two fixers of one framework): as part of a longer output such a
-      fragment is an idiom, not a copy.  A verbatim copy is the text view's
-      business, which keeps its own, shorter, run length.
+      fragment is an idiom, not a copy.  A verbatim copy is caught by the
+      text view at its own, shorter, run length as well; the verbatim
+      exception here covers code whose text alignment breaks (an indexed file
+      that repeats the same comment for every overload).
 
     Shared runs shorter than that are idioms, licence lines and boilerplate;
     the defaults are in the spirit of GitHub Copilot's public-code filter
