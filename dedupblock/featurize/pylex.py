@@ -114,11 +114,11 @@ def featurize_python(text: str, t: PythonTables) -> tuple[np.ndarray, np.ndarray
 def _ascii_classes(c):
     """``re`` classes of an ASCII code point: 1 ``\\s``, 2 ``\\w``, 4 ``\\d``."""
     if (9 <= c <= 13) or (28 <= c <= 32):
-        return 1
+        return _SPACE
     if 48 <= c <= 57:
-        return 6
+        return _WORD | _DIGIT
     if (65 <= c <= 90) or (97 <= c <= 122) or c == 95:
-        return 2
+        return _WORD
     return 0
 
 
@@ -167,18 +167,13 @@ def _contains(table, x):
 @njit(cache=True, nogil=True)
 def _triple_at(cp, i, n):
     """End of a triple-quote delimiter (with prefix) starting at ``i``, or -1."""
-    k = 0
+    k = 0  # the longest prefix; shorter ones are tried next, as the regex backtracks
     while k < 2 and i + k < n and _is_prefix(cp[i + k]):
         k += 1
     while k >= 0:
         j = i + k
         if j + 3 <= n and (cp[j] == 34 or cp[j] == 39) and cp[j + 1] == cp[j] and cp[j + 2] == cp[j]:
-            ok = True
-            for p in range(k):
-                if not _is_prefix(cp[i + p]):
-                    ok = False
-            if ok:
-                return j + 3
+            return j + 3
         k -= 1
     return -1
 
